@@ -1,0 +1,19 @@
+use crate::values::{AccountId, Password, PasswordHash, UserId};
+
+/// What can be asked of an account stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AccountCommand {
+    /// Create the email + password account of a user (its `accountId` is the user id).
+    LinkCredential {
+        account_id: AccountId,
+        user_id: UserId,
+        password_hash: PasswordHash,
+    },
+    /// Replace the password after checking the current one. The new hash is computed by
+    /// the caller (off the async runtime) before the command is sent.
+    ChangePassword {
+        current_password: Password,
+        new_password_hash: PasswordHash,
+    },
+    Unlink,
+}

@@ -1,0 +1,165 @@
+//! The `User` aggregate: a person's profile and email. Credentials live on the
+//! [`account`](crate::account) streams; sessions on [`session`](crate::session) streams.
+
+mod command;
+mod error;
+mod event;
+#[cfg(test)]
+mod tests;
+
+pub use command::UserCommand;
+pub use error::UserError;
+pub use event::{SignInFailure, UserEvent};
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+
+use crate::uniqueness::{UniqueClaim, UniqueKind};
+use crate::values::{Email, Name, UserId};
+
+/// Folded state of one user stream. `None` until `user.created`.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    state: Option<UserState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserState {
+    pub id: UserId,
+    pub email: Email,
+    pub name: Name,
+    pub image: Option<String>,
+    pub email_verified: bool,
+    pub deleted: bool,
+    /// Failed sign-ins since the last success; kept for lockout policies and the audit view.
+    pub failed_sign_ins: u32,
+}
+
+impl User {
+    pub fn state(&self) -> Option<&UserState> {
+        self.state.as_ref()
+    }
+
+    /// A live (created, not deleted) user, or the error a command on it should fail with.
+    fn live(&self) -> Result<&UserState, UserError> {
+        match &self.state {
+            None => Err(UserError::NotFound),
+            Some(state) if state.deleted => Err(UserError::NotFound),
+            Some(state) => Ok(state),
+        }
+    }
+}
+
+impl Aggregate for User {
+    const TYPE: &'static str = "user";
+    type Command = UserCommand;
+    type Event = UserEvent;
+    type Error = UserError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: UserCommand,
+        _services: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), UserError> {
+        match command {
+            UserCommand::SignUp {
+                user_id,
+                email,
+                name,
+                image,
+            } => {
+                if self.state.is_some() {
+                    return Err(UserError::AlreadyExists);
+                }
+                let event = UserEvent::Created {
+                    user_id,
+                    email,
+                    name,
+                    image,
+                    email_verified: false,
+                };
+                sink.write(event, self).await;
+            }
+            UserCommand::UpdateProfile { name, image } => {
+                self.live()?;
+                if name.is_none() && image.is_none() {
+                    return Err(UserError::NoFieldsToUpdate);
+                }
+                sink.write(UserEvent::ProfileUpdated { name, image }, self)
+                    .await;
+            }
+            UserCommand::Delete => {
+                let email = self.live()?.email.clone();
+                sink.write(UserEvent::Deleted { email }, self).await;
+            }
+            UserCommand::RecordFailedSignIn { reason } => {
+                self.live()?;
+                sink.write(UserEvent::SignInFailed { reason }, self).await;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: UserEvent) {
+        match event {
+            UserEvent::Created {
+                user_id,
+                email,
+                name,
+                image,
+                email_verified,
+            } => {
+                self.state = Some(UserState {
+                    id: user_id,
+                    email,
+                    name,
+                    image,
+                    email_verified,
+                    deleted: false,
+                    failed_sign_ins: 0,
+                });
+            }
+            UserEvent::ProfileUpdated { name, image } => {
+                if let Some(state) = &mut self.state {
+                    if let Some(name) = name {
+                        state.name = name;
+                    }
+                    if let Some(image) = image {
+                        state.image = image;
+                    }
+                }
+            }
+            UserEvent::Deleted { .. } => {
+                if let Some(state) = &mut self.state {
+                    state.deleted = true;
+                }
+            }
+            UserEvent::SignInFailed { .. } => {
+                if let Some(state) = &mut self.state {
+                    state.failed_sign_ins += 1;
+                }
+            }
+        }
+    }
+}
+
+impl UserEvent {
+    /// The unique values this event takes or gives back.
+    pub fn unique_claims(&self) -> Vec<UniqueClaim> {
+        match self {
+            Self::Created { user_id, email, .. } => vec![UniqueClaim::Claim {
+                kind: UniqueKind::UserEmail,
+                value: email.as_str().to_owned(),
+                owner: user_id.as_str().to_owned(),
+            }],
+            Self::Deleted { email } => vec![UniqueClaim::Release {
+                kind: UniqueKind::UserEmail,
+                value: email.as_str().to_owned(),
+            }],
+            Self::ProfileUpdated { .. } | Self::SignInFailed { .. } => Vec::new(),
+        }
+    }
+}
