@@ -1,0 +1,180 @@
+//! Connection pools for both backends and the macros that run one SQL text on either.
+//!
+//! We keep native sqlx pools (not `sqlx::Any`) so each backend keeps its own types and
+//! statement cache on the hot path; the macros expand the same body once per backend.
+//! Placeholders are written `$1, $2, ...`, which both PostgreSQL and sqlx's SQLite accept.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+/// Which database is behind a [`Db`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The pools of the live backend.
+///
+/// SQLite gets two pools over one file in WAL mode: a single-connection writer (so appends
+/// are serialised and the rowid cursor is safe) and a pool of readers that never block it.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// A write transaction on the live backend.
+#[derive(Debug)]
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Tuning for [`Db::connect`].
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Connections to PostgreSQL, or SQLite reader connections.
+    pub max_connections: u32,
+    /// SQLite `synchronous`: `FULL` (default) survives power loss, `NORMAL` only a crash.
+    pub sqlite_synchronous_full: bool,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            sqlite_synchronous_full: true,
+        }
+    }
+}
+
+impl Db {
+    /// Opens `sqlite://path` (created if missing) or `postgres://...`.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, sqlx::Error> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(settings.max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            return Ok(Self::Postgres(pool));
+        }
+        if !url.starts_with("sqlite:") {
+            return Err(sqlx::Error::Configuration(
+                format!("unsupported database URL {url:?}: use sqlite://FILE or postgres://...")
+                    .into(),
+            ));
+        }
+        let synchronous = if settings.sqlite_synchronous_full {
+            SqliteSynchronous::Full
+        } else {
+            SqliteSynchronous::Normal
+        };
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(settings.max_connections)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self::Sqlite { writer, reader })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite { .. } => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is
+    /// taken up front, so another process (e.g. a CLI rebuild) waits instead of failing.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match self {
+            Self::Sqlite { writer, .. } => {
+                Ok(Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?))
+            }
+            Self::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
+        }
+    }
+
+    /// Closes every pool, waiting for connections in use to come back.
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite { writer, reader } => {
+                writer.close().await;
+                reader.close().await;
+            }
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(tx) => tx.commit().await,
+            Self::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(tx) => tx.rollback().await,
+            Self::Postgres(tx) => tx.rollback().await,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Runs `$body` with `$pool` bound to the live backend's read pool (`&SqlitePool` or
+/// `&PgPool`). The body is compiled once per backend, so it may use backend-typed rows.
+#[macro_export]
+macro_rules! with_reader {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite { reader: $pool, .. } => $body,
+            $crate::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$conn` bound to the transaction's connection (`&mut SqliteConnection`
+/// or `&mut PgConnection`); write `&mut *$conn` to pass it to a query.
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match $tx {
+            $crate::Tx::Sqlite(transaction) => {
+                let $conn = &mut **transaction;
+                $body
+            }
+            $crate::Tx::Postgres(transaction) => {
+                let $conn = &mut **transaction;
+                $body
+            }
+        }
+    };
+}
