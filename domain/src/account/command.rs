@@ -9,11 +9,10 @@ pub enum AccountCommand {
         user_id: UserId,
         password_hash: PasswordHash,
     },
-    /// Replace the password after checking the current one. The new hash is computed by
-    /// the caller (off the async runtime) before the command is sent.
+    /// Replace the password after checking the current one.
     ChangePassword {
         current_password: Password,
-        new_password_hash: PasswordHash,
+        new_password: Password,
     },
     Unlink,
 }

@@ -9,4 +9,6 @@ pub enum AccountError {
     NoCredential,
     #[error("invalid password")]
     InvalidPassword,
+    #[error(transparent)]
+    Saturated(#[from] crate::services::HashingSaturated),
 }

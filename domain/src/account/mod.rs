@@ -19,7 +19,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
-use crate::services::PasswordVerifier;
+use crate::services::PasswordHasher;
 use crate::values::{AccountId, PasswordHash, UserId};
 
 /// The provider id Better Auth gives email + password accounts.
@@ -41,15 +41,21 @@ pub struct AccountState {
 }
 
 impl Account {
+    /// A live account rebuilt from a read-model row (see `User::rehydrate` for why that is
+    /// sound).
+    pub fn rehydrate(state: AccountState) -> Self {
+        Self { state: Some(state) }
+    }
+
     pub fn state(&self) -> Option<&AccountState> {
         self.state.as_ref()
     }
 }
 
-/// What the account aggregate needs from outside: a way to check a password.
+/// What the account aggregate needs from outside: a way to hash and check passwords.
 #[derive(Clone)]
 pub struct AccountServices {
-    pub passwords: Arc<dyn PasswordVerifier>,
+    pub passwords: Arc<dyn PasswordHasher>,
 }
 
 impl Aggregate for Account {
@@ -85,17 +91,18 @@ impl Aggregate for Account {
             }
             AccountCommand::ChangePassword {
                 current_password,
-                new_password_hash,
+                new_password,
             } => {
                 let state = self.state.as_ref().filter(|s| !s.unlinked);
                 let stored = state
                     .and_then(|s| s.password_hash.as_ref())
                     .ok_or(AccountError::NoCredential)?;
-                if !services.passwords.verify(&current_password, stored).await {
+                // Verify before hashing: a wrong current password costs one hash, not two.
+                if !services.passwords.verify(&current_password, stored).await? {
                     return Err(AccountError::InvalidPassword);
                 }
                 let event = AccountEvent::PasswordChanged {
-                    password_hash: new_password_hash,
+                    password_hash: services.passwords.hash(&new_password).await?,
                 };
                 sink.write(event, self).await;
             }

@@ -5,19 +5,28 @@ use cqrs_es::test::TestFramework;
 use super::*;
 use crate::values::{Password, PasswordPolicy};
 
-/// Accepts exactly one password: the one whose "hash" is `hash:<password>`.
-struct FakeVerifier;
+use crate::services::HashingSaturated;
+
+/// "Hashes" a password as `hash:<password>`.
+struct FakeHasher;
 
 #[async_trait::async_trait]
-impl PasswordVerifier for FakeVerifier {
-    async fn verify(&self, password: &Password, hash: &PasswordHash) -> bool {
-        hash.as_str() == format!("hash:{}", password.expose())
+impl PasswordHasher for FakeHasher {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashingSaturated> {
+        Ok(PasswordHash::new(format!("hash:{}", password.expose())))
+    }
+    async fn verify(
+        &self,
+        password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<bool, HashingSaturated> {
+        Ok(hash.as_str() == format!("hash:{}", password.expose()))
     }
 }
 
 fn services() -> AccountServices {
     AccountServices {
-        passwords: Arc::new(FakeVerifier),
+        passwords: Arc::new(FakeHasher),
     }
 }
 
@@ -53,7 +62,7 @@ fn changing_the_password_needs_the_current_one() {
         .given(vec![linked()])
         .when(AccountCommand::ChangePassword {
             current_password: password("wrong-password"),
-            new_password_hash: PasswordHash::new("hash:new-password".into()),
+            new_password: password("new-password"),
         })
         .then_expect_error(AccountError::InvalidPassword);
 }
@@ -64,7 +73,7 @@ fn changing_the_password_records_the_new_hash() {
         .given(vec![linked()])
         .when(AccountCommand::ChangePassword {
             current_password: password("old-password"),
-            new_password_hash: PasswordHash::new("hash:new-password".into()),
+            new_password: password("new-password"),
         })
         .then_expect_events(vec![AccountEvent::PasswordChanged {
             password_hash: PasswordHash::new("hash:new-password".into()),
@@ -77,7 +86,7 @@ fn an_unlinked_account_has_no_credential() {
         .given(vec![linked(), AccountEvent::Unlinked])
         .when(AccountCommand::ChangePassword {
             current_password: password("old-password"),
-            new_password_hash: PasswordHash::new("hash:new-password".into()),
+            new_password: password("new-password"),
         })
         .then_expect_error(AccountError::NoCredential);
 }

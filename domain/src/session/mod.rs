@@ -35,6 +35,12 @@ pub struct SessionState {
 }
 
 impl Session {
+    /// A live session rebuilt from a read-model row (see `User::rehydrate` for why that is
+    /// sound).
+    pub fn rehydrate(state: SessionState) -> Self {
+        Self { state: Some(state) }
+    }
+
     pub fn state(&self) -> Option<&SessionState> {
         self.state.as_ref()
     }

@@ -32,11 +32,16 @@ pub struct UserState {
     pub image: Option<String>,
     pub email_verified: bool,
     pub deleted: bool,
-    /// Failed sign-ins since the last success; kept for lockout policies and the audit view.
-    pub failed_sign_ins: u32,
 }
 
 impl User {
+    /// A live user rebuilt from a read-model row instead of by folding its stream. Sound
+    /// because that row is written in the same transaction as the stream's events, and the
+    /// append that follows checks the row's version.
+    pub fn rehydrate(state: UserState) -> Self {
+        Self { state: Some(state) }
+    }
+
     pub fn state(&self) -> Option<&UserState> {
         self.state.as_ref()
     }
@@ -119,7 +124,6 @@ impl Aggregate for User {
                     image,
                     email_verified,
                     deleted: false,
-                    failed_sign_ins: 0,
                 });
             }
             UserEvent::ProfileUpdated { name, image } => {
@@ -137,11 +141,8 @@ impl Aggregate for User {
                     state.deleted = true;
                 }
             }
-            UserEvent::SignInFailed { .. } => {
-                if let Some(state) = &mut self.state {
-                    state.failed_sign_ins += 1;
-                }
-            }
+            // Recorded for the audit trail; it changes nothing a decision depends on.
+            UserEvent::SignInFailed { .. } => {}
         }
     }
 }

@@ -1,0 +1,136 @@
+//! `Auth`: the application service. Each method is one Better Auth operation; the router
+//! calls them, and so can Rust code embedding authlog (as `auth.api` in Better Auth).
+//!
+//! Every state change follows the same path: read the rows the decision needs from the
+//! inline projections, rebuild the aggregates from those rows, let the domain decide,
+//! append the events (plus unique claims) in one transaction, and retry from the top if
+//! another request moved one of the streams first.
+
+mod accounts;
+mod context;
+mod session;
+mod sign_in;
+mod sign_up;
+mod user;
+
+pub use context::{Clock, RequestContext};
+pub use session::{CurrentSession, ListedSession, NewSession, SessionOptions};
+pub use sign_in::SignInEmail;
+pub use sign_up::{SignUpEmail, SignUpOutcome};
+pub use user::{ChangePassword, ProfileChanges};
+
+use std::sync::Arc;
+
+use authlog_domain::services::PasswordHasher;
+use authlog_eventstore::{AppendError, AppendRequest, EventStore, RecordedEvent};
+use chrono::{DateTime, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+
+use crate::config::AuthConfig;
+use crate::crypto::password::Argon2Pool;
+use crate::crypto::signing::CookieSigner;
+use crate::error::{AuthError, ErrorCode};
+
+/// How often a command is decided again after another request moved one of its streams.
+const MAX_ATTEMPTS: usize = 5;
+
+/// The application service. Cheap to clone.
+#[derive(Clone)]
+pub struct Auth {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: EventStore,
+    config: AuthConfig,
+    passwords: Argon2Pool,
+    signer: CookieSigner,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("base_url", &self.inner.config.base_url)
+            .finish()
+    }
+}
+
+impl Auth {
+    /// Builds the service and starts its password hashing pool.
+    pub fn new(store: EventStore, config: AuthConfig, clock: Clock) -> Result<Self, AuthError> {
+        let passwords = Argon2Pool::start(config.password_hashing)
+            .map_err(|e| AuthError::internal(format!("argon2 parameters: {e}")))?;
+        let signer = CookieSigner::new(&config.secret);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                passwords,
+                signer,
+                clock,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.inner.config
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.inner.store
+    }
+
+    pub fn signer(&self) -> &CookieSigner {
+        &self.inner.signer
+    }
+
+    pub(crate) fn passwords(&self) -> &Argon2Pool {
+        &self.inner.passwords
+    }
+
+    pub(crate) fn hasher(&self) -> Arc<dyn PasswordHasher> {
+        Arc::new(self.inner.passwords.clone())
+    }
+
+    /// Now, to the millisecond (the precision every table stores).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    /// Appends, mapping store failures onto Better Auth errors. `Conflict` is returned as
+    /// `None` so the caller can decide again.
+    pub(crate) async fn append(
+        &self,
+        request: AppendRequest,
+    ) -> Result<Option<Vec<RecordedEvent>>, AuthError> {
+        match self.inner.store.append(request).await {
+            Ok(events) => Ok(Some(events)),
+            Err(AppendError::Conflict { .. }) => Ok(None),
+            Err(AppendError::Taken { kind: "user.email" }) => {
+                Err(ErrorCode::USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL.into())
+            }
+            Err(AppendError::Taken { kind }) => Err(AuthError::internal(format!(
+                "unique value of kind {kind} taken"
+            ))),
+            Err(AppendError::Store(error)) => Err(error.into()),
+        }
+    }
+}
+
+/// Runs an aggregate's command handler and returns the events it decided, or its error.
+pub(crate) async fn decide<A: Aggregate>(
+    mut aggregate: A,
+    command: A::Command,
+    services: &A::Services,
+) -> Result<Vec<A::Event>, A::Error> {
+    let sink = EventSink::default();
+    aggregate.handle(command, services, &sink).await?;
+    Ok(sink.collect().await)
+}
+
+/// The error for a command that lost the race `MAX_ATTEMPTS` times in a row.
+pub(crate) fn too_much_contention() -> AuthError {
+    AuthError::internal("gave up after repeated concurrent updates of the same stream")
+}

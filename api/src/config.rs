@@ -1,0 +1,182 @@
+//! Typed settings. The binary builds them from `authlog.toml` and the environment; tests
+//! build them directly.
+
+use std::time::Duration;
+
+use authlog_domain::values::PasswordPolicy;
+
+/// Everything the application service and the router need to know.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Signs cookies. Better Auth's `secret` / `BETTER_AUTH_SECRET`.
+    pub secret: String,
+    /// The public origin and path prefix of the server, e.g. `https://auth.example.com`.
+    pub base_url: String,
+    /// Better Auth's `basePath`, `/api/auth` by default.
+    pub base_path: String,
+    /// Origins allowed to send cookie-bearing requests, besides `base_url`'s own.
+    pub trusted_origins: Vec<String>,
+    pub session: SessionConfig,
+    pub email_and_password: EmailPasswordConfig,
+    /// Better Auth's `user.deleteUser.enabled` (off by default, as there).
+    pub delete_user_enabled: bool,
+    /// `advanced.useSecureCookies`; `None` means "when `base_url` is https".
+    pub use_secure_cookies: Option<bool>,
+    /// `advanced.cookiePrefix`, `better-auth` by default.
+    pub cookie_prefix: String,
+    pub password_hashing: PasswordHashing,
+}
+
+/// Better Auth's `session.*` settings.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionConfig {
+    pub expires_in: Duration,
+    pub update_age: Duration,
+    /// A session younger than this is "fresh" (list-sessions, delete without password).
+    /// Zero turns the check off.
+    pub fresh_age: Duration,
+    /// Lifetime of a session created with `rememberMe: false`.
+    pub dont_remember_expires_in: Duration,
+    pub disable_refresh: bool,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            expires_in: Duration::from_secs(7 * 86_400),
+            update_age: Duration::from_secs(86_400),
+            fresh_age: Duration::from_secs(86_400),
+            dont_remember_expires_in: Duration::from_secs(86_400),
+            disable_refresh: false,
+        }
+    }
+}
+
+/// Better Auth's `emailAndPassword.*` settings.
+#[derive(Debug, Clone, Copy)]
+pub struct EmailPasswordConfig {
+    pub enabled: bool,
+    pub disable_sign_up: bool,
+    pub password: PasswordPolicy,
+    /// Sign the user in right after sign-up.
+    pub auto_sign_in: bool,
+}
+
+impl Default for EmailPasswordConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            disable_sign_up: false,
+            password: PasswordPolicy::default(),
+            auto_sign_in: true,
+        }
+    }
+}
+
+/// Argon2id cost and the pool that runs it.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordHashing {
+    /// Memory in KiB (OWASP: 19456).
+    pub memory_kib: u32,
+    /// Passes (OWASP: 2).
+    pub iterations: u32,
+    /// Lanes (OWASP: 1).
+    pub parallelism: u32,
+    /// Threads hashing at once; each holds `memory_kib` of memory. Defaults to the cores.
+    pub workers: usize,
+    /// Requests allowed to wait for a worker; beyond that the server answers 429.
+    pub queue: usize,
+}
+
+impl Default for PasswordHashing {
+    fn default() -> Self {
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+            workers,
+            queue: workers * 64,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// A configuration with Better Auth's defaults for `base_url` and `secret`.
+    pub fn new(base_url: impl Into<String>, secret: impl Into<String>) -> Self {
+        Self {
+            secret: secret.into(),
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            base_path: "/api/auth".to_owned(),
+            trusted_origins: Vec::new(),
+            session: SessionConfig::default(),
+            email_and_password: EmailPasswordConfig::default(),
+            delete_user_enabled: false,
+            use_secure_cookies: None,
+            cookie_prefix: "better-auth".to_owned(),
+            password_hashing: PasswordHashing::default(),
+        }
+    }
+
+    /// Whether cookies get `Secure` and the `__Secure-` prefix.
+    pub fn secure_cookies(&self) -> bool {
+        self.use_secure_cookies
+            .unwrap_or_else(|| self.base_url.starts_with("https://"))
+    }
+
+    /// The origin of `base_url` (scheme, host and port).
+    pub fn base_origin(&self) -> String {
+        origin_of(&self.base_url).unwrap_or_else(|| self.base_url.clone())
+    }
+
+    /// `base_url`'s origin followed by the configured trusted origins.
+    pub fn all_trusted_origins(&self) -> Vec<String> {
+        let mut origins = vec![self.base_origin()];
+        origins.extend(self.trusted_origins.iter().cloned());
+        origins
+    }
+}
+
+/// `scheme://host[:port]` of an absolute URL, lower-cased, without a trailing slash; `None`
+/// when `url` is not absolute.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme.is_empty()
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    if host.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        host.to_ascii_lowercase()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_drop_paths_and_credentials() {
+        assert_eq!(
+            origin_of("https://App.example.com/x?y").as_deref(),
+            Some("https://app.example.com")
+        );
+        assert_eq!(
+            origin_of("http://u:p@127.0.0.1:3000/").as_deref(),
+            Some("http://127.0.0.1:3000")
+        );
+        assert_eq!(origin_of("/relative"), None);
+        assert_eq!(origin_of("https://"), None);
+    }
+}

@@ -1,0 +1,93 @@
+//! Better Auth's HTTP API on axum.
+//!
+//! Layout:
+//! - [`request`]: the `ApiRequest` extractor and the caller's context (IP, user agent).
+//! - [`body`]: content types, JSON and form bodies, and the zod-like schema checks that
+//!   give Better Auth's `VALIDATION_ERROR` messages.
+//! - [`cookies`]: cookie names, signed values, the Set-Cookie lines.
+//! - [`origin`]: the origin/CSRF checks and callback URL validation.
+//! - [`reply`]: responses, failures and the JSON views of users, sessions and accounts.
+//! - [`routes`]: one file per group of endpoints.
+//!
+//! Each handler follows Better Auth's order: parse and validate the body, check the origin,
+//! then authenticate and act.
+
+pub mod body;
+pub mod cookies;
+pub mod origin;
+pub mod reply;
+pub mod request;
+mod routes;
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::auth::Auth;
+use cookies::CookieNames;
+use origin::TrustedOrigins;
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub auth: Auth,
+    pub cookies: CookieNames,
+    pub trusted: TrustedOrigins,
+}
+
+impl AppState {
+    pub fn new(auth: Auth) -> Self {
+        let config = auth.config();
+        Self {
+            cookies: CookieNames::new(config),
+            trusted: TrustedOrigins::new(config.all_trusted_origins()),
+            auth,
+        }
+    }
+}
+
+/// The Better Auth routes under the configured base path. Anything else, including a
+/// wrong method or a trailing slash, is a 404 with an empty body, as in Better Auth.
+pub fn router(auth: Auth) -> Router {
+    let state = AppState::new(auth);
+    let base = state
+        .auth
+        .config()
+        .base_path
+        .trim_end_matches('/')
+        .to_owned();
+    let api = Router::new()
+        .route("/sign-up/email", post(routes::sign::sign_up_email))
+        .route("/sign-in/email", post(routes::sign::sign_in_email))
+        .route("/sign-out", post(routes::sign::sign_out))
+        .route(
+            "/get-session",
+            get(routes::session::get_session).post(routes::session::post_get_session),
+        )
+        .route("/list-sessions", get(routes::session::list_sessions))
+        .route("/revoke-session", post(routes::session::revoke_session))
+        .route("/revoke-sessions", post(routes::session::revoke_sessions))
+        .route(
+            "/revoke-other-sessions",
+            post(routes::session::revoke_other_sessions),
+        )
+        .route("/update-user", post(routes::user::update_user))
+        .route("/change-password", post(routes::user::change_password))
+        .route("/delete-user", post(routes::user::delete_user))
+        .route("/list-accounts", get(routes::user::list_accounts))
+        .route("/ok", get(routes::misc::ok))
+        .route("/error", get(routes::misc::error_page))
+        .method_not_allowed_fallback(not_found)
+        .with_state(state);
+    let router = if base.is_empty() {
+        api
+    } else {
+        Router::new().nest(&base, api)
+    };
+    router.fallback(not_found)
+}
+
+async fn not_found() -> impl IntoResponse {
+    StatusCode::NOT_FOUND
+}

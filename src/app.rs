@@ -1,0 +1,136 @@
+//! Wiring: database, migrations, event store, service, router, listener.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use authlog_api::auth::Clock;
+use authlog_api::Auth;
+use authlog_eventstore::db::PoolSettings;
+use authlog_eventstore::{migrate, Db, EventStore, Upcasters};
+use base64::Engine;
+use tokio::net::TcpListener;
+
+use crate::settings::Settings;
+
+/// A built server: bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    auth: Auth,
+}
+
+impl Application {
+    /// Connects, migrates, opens the log and binds the listener (port 0 picks a free port).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// As [`Application::build`], with a controllable clock for tests.
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        settings.check_secret()?;
+        let db = connect(&settings).await?;
+        let secret = match &settings.secret {
+            Some(secret) => secret.clone(),
+            None => development_secret(&db).await?,
+        };
+        let projections = authlog_projections::core();
+        let store = EventStore::open(
+            db,
+            Upcasters::default(),
+            authlog_projections::inline(&projections),
+        )
+        .await
+        .context("opening the event store")?;
+        let listener = TcpListener::bind((settings.host.as_str(), settings.port))
+            .await
+            .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
+        let address = listener.local_addr()?;
+        let config = settings.auth_config(address.port(), secret)?;
+        let auth = Auth::new(store, config, clock).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(Self {
+            listener,
+            address,
+            auth,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// The in-process service (Better Auth's `auth.api`).
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = authlog_api::http::router(self.auth.clone());
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")?;
+        self.auth.store().db().close().await;
+        Ok(())
+    }
+}
+
+/// Opens the database and applies pending migrations.
+pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
+    let pool = PoolSettings {
+        max_connections: settings.database_max_connections,
+        ..PoolSettings::default()
+    };
+    let db = Db::connect(&settings.database_url, &pool)
+        .await
+        .with_context(|| format!("connecting to {}", redact(&settings.database_url)))?;
+    let applied = migrate::run(&db).await.context("applying migrations")?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "database migrated");
+    }
+    Ok(db)
+}
+
+/// A random secret kept in the database's key table, so development sessions survive a
+/// restart. Never used in production (`Settings::check_secret`).
+async fn development_secret(db: &Db) -> anyhow::Result<String> {
+    let secret =
+        authlog_eventstore::unique::load_or_create_key(db, "development_secret", generate_secret)
+            .await
+            .context("creating the development secret")?;
+    tracing::warn!(
+        "NO SECRET CONFIGURED: using a generated development secret stored in the database. \
+         Set BETTER_AUTH_SECRET (see `authlog secret`) before exposing this server; \
+         production mode refuses to start without one."
+    );
+    Ok(secret)
+}
+
+/// 32 random bytes, base64url: a new secret.
+pub fn generate_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The URL without its password, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

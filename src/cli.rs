@@ -1,0 +1,154 @@
+//! The subcommands.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::app::{self, Application};
+use crate::settings::{ProcessEnvironment, Settings};
+
+/// authlog: an event-sourced authentication server that speaks Better Auth's HTTP API.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// Configuration file (default: ./authlog.toml if it exists; or AUTHLOG_CONFIG).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://FILE or postgres://... (or DATABASE_URL).
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (default: 127.0.0.1:3000, SQLite file authlog.db).
+    Serve {
+        /// Port to listen on (or AUTHLOG_PORT).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Address to bind (or AUTHLOG_HOST).
+        #[arg(long)]
+        host: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print a new random secret for BETTER_AUTH_SECRET.
+    Secret,
+    /// Show the effective configuration and the size of the log.
+    Info,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Secret = cli.command {
+        #[allow(clippy::print_stdout)]
+        {
+            println!("{}", app::generate_secret());
+        }
+        return Ok(());
+    }
+    init_tracing();
+    let mut settings = Settings::load(cli.config.as_deref(), &ProcessEnvironment)?;
+    if let Some(url) = cli.database_url {
+        settings.database_url = url;
+    }
+    match cli.command {
+        Command::Serve { port, host } => {
+            if let Some(port) = port {
+                settings.port = port;
+            }
+            if let Some(host) = host {
+                settings.host = host;
+            }
+            serve(settings).await
+        }
+        Command::Migrate => {
+            app::connect(&settings).await?;
+            tracing::info!(database = %app::redact(&settings.database_url), "migrations are up to date");
+            Ok(())
+        }
+        Command::Info => info(settings).await,
+        Command::Secret => unreachable!("handled above"),
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let database = app::redact(&settings.database_url);
+    let application = Application::build(settings).await?;
+    let config = application.auth().config();
+    tracing::info!(
+        address = %application.address(),
+        base_url = %config.base_url,
+        base_path = %config.base_path,
+        database = %database,
+        bus = "in-process",
+        "authlog is listening"
+    );
+    application.run_until_stopped(shutdown_signal()).await
+}
+
+async fn info(settings: Settings) -> anyhow::Result<()> {
+    let db = app::connect(&settings).await?;
+    let store = authlog_eventstore::EventStore::open(db, Default::default(), Vec::new())
+        .await
+        .context("opening the event store")?;
+    let events = store.count().await?;
+    #[allow(clippy::print_stdout)]
+    {
+        println!("database:      {}", app::redact(&settings.database_url));
+        println!("backend:       {:?}", store.db().backend());
+        println!("events:        {events}");
+        println!("listen:        {}:{}", settings.host, settings.port);
+        println!(
+            "base url:      {}",
+            settings
+                .base_url
+                .as_deref()
+                .unwrap_or("(http://localhost:<port>)")
+        );
+        println!("production:    {}", settings.production);
+        println!(
+            "secret:        {}",
+            if settings.secret.is_some() {
+                "configured"
+            } else {
+                "generated (development)"
+            }
+        );
+    }
+    Ok(())
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AUTHLOG_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
