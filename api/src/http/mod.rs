@@ -85,7 +85,20 @@ pub fn router(auth: Auth) -> Router {
     } else {
         Router::new().nest(&base, api)
     };
-    router.fallback(not_found)
+    router
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(no_implicit_head))
+}
+
+/// axum answers HEAD for every GET route; Better Auth's router does not (404).
+async fn no_implicit_head(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if request.method() == axum::http::Method::HEAD {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(request).await
 }
 
 async fn not_found() -> impl IntoResponse {
