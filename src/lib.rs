@@ -2,10 +2,10 @@
 //! tests start the real server in-process on a random port.
 //!
 //! Layout:
-//! - [`settings`]: `Settings` from `authlog.toml`, the environment and flags.
-//! - [`app`]: `Application::build` (database, migrations, event store, service, listener)
+//! - [`settings`] - `Settings` from `authlog.toml`, the environment and flags.
+//! - [`app`] - `Application::build` (database, migrations, event store, service, listener)
 //!   and `run_until_stopped`.
-//! - [`cli`]: the subcommands (`serve`, `migrate`, `secret`, `info`).
+//! - [`cli`] - the subcommands (`serve`, `migrate`, `secret`, `info`).
 
 pub mod app;
 pub mod cli;

@@ -1,15 +1,15 @@
 //! The log: an append-only table of events on SQLite (embedded default) or PostgreSQL.
 //!
 //! Layout:
-//! - [`db`]: the connection pools of either backend, write transactions, and the
+//! - [`db`] - the connection pools of either backend, write transactions, and the
 //!   [`with_reader!`]/[`with_tx!`] macros that run one SQL text on whichever backend is live.
-//! - [`migrate`]: the embedded, append-only migrations of `migrations/{sqlite,postgres}`.
-//! - [`event`]: what goes in (`NewEvent`, `StreamAppend`) and what comes out (`RecordedEvent`),
+//! - [`migrate`] - the embedded, append-only migrations of `migrations/{sqlite,postgres}`.
+//! - [`event`] - what goes in (`NewEvent`, `StreamAppend`) and what comes out (`RecordedEvent`),
 //!   with the metadata every event carries.
-//! - [`store`]: `EventStore`: append with expected versions, unique constraints and inline
+//! - [`store`] - `EventStore`: append with expected versions, unique constraints and inline
 //!   projections in one transaction; stream loads; the safe cursor over the whole log.
-//! - [`unique`]: HMAC of unique values under a key kept in the `keys` table.
-//! - [`upcast`]: upcasters from older event versions to the current one.
+//! - [`unique`] - HMAC of unique values under a key kept in the `keys` table.
+//! - [`upcast`] - upcasters from older event versions to the current one.
 //!
 //! Architecture invariant: nothing here knows HTTP, and nothing here decides business rules:
 //! it stores what the domain decided and refuses only what would break the log's invariants

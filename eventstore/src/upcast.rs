@@ -11,8 +11,8 @@ use serde_json::Value;
 pub trait Upcaster: Send + Sync {
     /// The event type this applies to (`user.created`).
     fn event_type(&self) -> &'static str;
-    /// The version it reads; it produces `from_version() + 1`.
-    fn from_version(&self) -> i32;
+    /// The version it reads; it produces `reads_version() + 1`.
+    fn reads_version(&self) -> i32;
     fn upcast(&self, payload: Value) -> Value;
 }
 
@@ -39,7 +39,7 @@ impl Upcasters {
         self.by_type
             .entry(upcaster.event_type())
             .or_default()
-            .insert(upcaster.from_version(), upcaster);
+            .insert(upcaster.reads_version(), upcaster);
     }
 
     /// Applies the chain of upcasters from `version` until none applies; returns the final
@@ -67,7 +67,7 @@ mod tests {
         fn event_type(&self) -> &'static str {
             "user.created"
         }
-        fn from_version(&self) -> i32 {
+        fn reads_version(&self) -> i32 {
             1
         }
         fn upcast(&self, mut payload: Value) -> Value {

@@ -204,7 +204,7 @@ impl Upcaster for AddDefaultImage {
     fn event_type(&self) -> &'static str {
         "user.created"
     }
-    fn from_version(&self) -> i32 {
+    fn reads_version(&self) -> i32 {
         1
     }
     fn upcast(&self, mut payload: serde_json::Value) -> serde_json::Value {

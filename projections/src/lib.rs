@@ -1,11 +1,11 @@
 //! Projections: tables built from the log. They copy facts; they decide nothing.
 //!
 //! Layout:
-//! - [`Projection`]: the trait every projection implements (name, version, tables, apply).
+//! - [`Projection`] - the trait every projection implements (name, version, tables, apply).
 //! - [`users`], [`sessions`], [`accounts`]: the inline projections the auth hot path reads,
 //!   run inside the append transaction; [`inline`] lists them for the event store.
-//! - [`read`]: the queries the application runs against those tables.
-//! - [`rebuild`]: replays the log into a projection's tables and snapshots tables for
+//! - [`read`] - the queries the application runs against those tables.
+//! - [`rebuild`] - replays the log into a projection's tables and snapshots tables for
 //!   comparison.
 
 pub mod accounts;

@@ -124,9 +124,8 @@ fn work(queue: &Mutex<Receiver<Job>>, params: &Params) {
     let mut memory = vec![Block::default(); params.block_count()];
     loop {
         // Hold the lock only to take one job.
-        let job = match queue.lock().expect("queue lock").recv() {
-            Ok(job) => job,
-            Err(_) => return,
+        let Ok(job) = queue.lock().expect("queue lock").recv() else {
+            return;
         };
         match job {
             Job::Hash { password, reply } => {

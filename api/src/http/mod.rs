@@ -1,13 +1,13 @@
 //! Better Auth's HTTP API on axum.
 //!
 //! Layout:
-//! - [`request`]: the `ApiRequest` extractor and the caller's context (IP, user agent).
-//! - [`body`]: content types, JSON and form bodies, and the zod-like schema checks that
+//! - [`request`] - the `ApiRequest` extractor and the caller's context (IP, user agent).
+//! - [`body`] - content types, JSON and form bodies, and the zod-like schema checks that
 //!   give Better Auth's `VALIDATION_ERROR` messages.
-//! - [`cookies`]: cookie names, signed values, the Set-Cookie lines.
-//! - [`origin`]: the origin/CSRF checks and callback URL validation.
-//! - [`reply`]: responses, failures and the JSON views of users, sessions and accounts.
-//! - [`routes`]: one file per group of endpoints.
+//! - [`cookies`] - cookie names, signed values, the Set-Cookie lines.
+//! - [`origin`] - the origin/CSRF checks and callback URL validation.
+//! - [`reply`] - responses, failures and the JSON views of users, sessions and accounts.
+//! - [`routes`] - one file per group of endpoints.
 //!
 //! Each handler follows Better Auth's order: parse and validate the body, check the origin,
 //! then authenticate and act.

@@ -189,7 +189,7 @@ proptest! {
             }
         }
         let mut folded = User::default();
-        for event in history.iter().cloned() {
+        for event in &history {
             let stored = UserEvent::from_stored(event.event_type(), event.to_payload()).unwrap();
             folded.apply(stored);
         }
