@@ -232,11 +232,7 @@ fn account_error(error: AccountError) -> AuthError {
 pub(crate) fn user_aggregate(row: &UserRow) -> User {
     User::rehydrate(UserState {
         id: UserId::new(row.id.clone()),
-        // Rows only ever hold parsed emails; re-parsing cannot fail for them, and a row
-        // written under older rules still loads (the decision does not depend on it).
-        email: Email::parse(&row.email).unwrap_or_else(|_| {
-            serde_json::from_value(serde_json::Value::String(row.email.clone())).expect("a string")
-        }),
+        email: Email::from_stored(row.email.clone()),
         name: Name::parse(&row.name),
         image: row.image.clone(),
         email_verified: row.email_verified,

@@ -47,7 +47,12 @@ impl ApiRequest {
         RequestContext {
             ip_address: client_ip(&self.headers),
             user_agent: self.header("user-agent").unwrap_or_default().to_owned(),
-            request_id: self.header("x-request-id").map(str::to_owned),
+            // The caller's id when a proxy set one, else a fresh one: every event of one
+            // request shares it.
+            request_id: Some(
+                self.header("x-request-id")
+                    .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned),
+            ),
         }
     }
 
