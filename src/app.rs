@@ -2,10 +2,13 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use authlog_api::auth::Clock;
 use authlog_api::Auth;
+use authlog_bus::in_process::InProcessBus;
+use authlog_bus::publisher::Publisher;
 use authlog_eventstore::db::PoolSettings;
 use authlog_eventstore::{migrate, Db, EventStore, Upcasters};
 use base64::Engine;
@@ -18,6 +21,7 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     auth: Auth,
+    bus: InProcessBus,
 }
 
 impl Application {
@@ -52,6 +56,7 @@ impl Application {
             listener,
             address,
             auth,
+            bus: InProcessBus::new(1024),
         })
     }
 
@@ -68,18 +73,37 @@ impl Application {
         &self.auth
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// The in-process bus every committed event is published to.
+    pub fn bus(&self) -> &InProcessBus {
+        &self.bus
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight. The
+    /// publisher feeding the in-process bus runs alongside.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let publisher = Publisher::new(
+            self.auth.store().clone(),
+            Arc::new(self.bus.clone()),
+            "publisher:in-process",
+        );
+        let publishing = tokio::spawn(publisher.run(stopped));
         let router = authlog_api::http::router(self.auth.clone());
-        axum::serve(self.listener, router)
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("serving HTTP")?;
+            .context("serving HTTP");
+        let _ = stop.send(true);
+        match publishing.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "the publisher stopped with an error"),
+            Err(error) => tracing::error!(%error, "the publisher panicked"),
+        }
         self.auth.store().db().close().await;
-        Ok(())
+        served
     }
 }
 

@@ -29,7 +29,19 @@ pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// Also returns the in-process bus, subscribed before anything is published.
+pub(crate) async fn spawn_app_with_bus() -> (TestApp, authlog_bus::in_process::InProcessBus) {
+    let (app, bus) = build(|_| {}).await;
+    (app, bus)
+}
+
 pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    build(configure).await.0
+}
+
+async fn build(
+    configure: impl FnOnce(&mut Settings),
+) -> (TestApp, authlog_bus::in_process::InProcessBus) {
     let database = TestDatabase::create().await;
     let mut settings = Settings {
         port: 0,
@@ -57,8 +69,9 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> Tes
         .expect("build the app");
     let origin = format!("http://127.0.0.1:{}", app.port());
     let auth = app.auth().clone();
+    let bus = app.bus().clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp {
+    let app = TestApp {
         origin,
         auth,
         _database: database,
@@ -67,7 +80,8 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> Tes
             .build()
             .unwrap(),
         clock_offset,
-    }
+    };
+    (app, bus)
 }
 
 /// A response, read whole.

@@ -207,3 +207,23 @@ async fn no_raw_token_or_password_is_stored() {
         );
     }
 }
+
+/// Committed events reach the in-process bus, in order.
+#[tokio::test]
+async fn committed_events_reach_the_in_process_bus() {
+    let (app, bus) = crate::helpers::spawn_app_with_bus().await;
+    let mut events = bus.subscribe();
+    let user = app.sign_up().await;
+    let mut types = Vec::new();
+    while types.len() < 3 {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        types.push(event.event_type.clone());
+        if event.event_type == "user.created" {
+            assert_eq!(event.aggregate_id, user.id);
+        }
+    }
+    assert_eq!(types, ["user.created", "account.linked", "session.created"]);
+}

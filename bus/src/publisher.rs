@@ -1,0 +1,75 @@
+//! The publisher: reads committed events in order with the safe cursor, publishes each, and
+//! checkpoints after the sink has accepted it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use authlog_eventstore::EventStore;
+use tokio::sync::watch;
+
+use crate::{checkpoint, Sink};
+
+/// How many events are read per batch.
+const BATCH: i64 = 500;
+/// How long to wait before retrying a sink that refused an event.
+const RETRY: Duration = Duration::from_millis(500);
+/// A safety net: also look at the log this often when no commit woke us (commits made by
+/// other processes do not).
+const POLL: Duration = Duration::from_millis(250);
+
+/// Follows the log and feeds a sink.
+pub struct Publisher {
+    store: EventStore,
+    sink: Arc<dyn Sink>,
+    name: String,
+}
+
+impl Publisher {
+    /// `name` identifies the checkpoint (one per sink).
+    pub fn new(store: EventStore, sink: Arc<dyn Sink>, name: impl Into<String>) -> Self {
+        Self {
+            store,
+            sink,
+            name: name.into(),
+        }
+    }
+
+    /// Publishes until `stop` turns true. Each event is offered until the sink accepts it,
+    /// so an outage delays events but never drops or reorders them.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), sqlx::Error> {
+        let db = self.store.db().clone();
+        let mut cursor = checkpoint::load(&db, &self.name).await?;
+        let mut committed = self.store.subscribe();
+        while !*stop.borrow() {
+            let events = match self.store.read_all(cursor, BATCH).await {
+                Ok(events) => events,
+                Err(error) => {
+                    tracing::warn!(%error, publisher = %self.name, "reading the log failed; retrying");
+                    tokio::time::sleep(RETRY).await;
+                    continue;
+                }
+            };
+            for event in &events {
+                while let Err(error) = self.sink.publish(event).await {
+                    tracing::warn!(%error, publisher = %self.name, position = event.global_position, "publish failed; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(RETRY) => {}
+                        _ = stop.changed() => return Ok(()),
+                    }
+                }
+                cursor = event.cursor();
+            }
+            if let Some(last) = events.last() {
+                checkpoint::save(&db, &self.name, last.cursor()).await?;
+            }
+            if (events.len() as i64) < BATCH {
+                tokio::select! {
+                    _ = committed.changed() => {}
+                    () = tokio::time::sleep(POLL) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
