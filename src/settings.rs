@@ -104,6 +104,7 @@ struct SessionFile {
     update_age: Option<u64>,
     fresh_age: Option<u64>,
     disable_refresh: Option<bool>,
+    cache_ttl_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -193,6 +194,11 @@ impl Settings {
             &mut self.session.disable_refresh,
             file.session.disable_refresh,
         );
+        let millis = |ms: Option<u64>| ms.map(Duration::from_millis);
+        set(
+            &mut self.session.cache_ttl,
+            millis(file.session.cache_ttl_ms),
+        );
         set(
             &mut self.min_password_length,
             file.email_and_password.min_password_length,
@@ -253,6 +259,9 @@ impl Settings {
             &mut self.session.disable_refresh,
             parse(env, "AUTHLOG_SESSION_DISABLE_REFRESH")?,
         );
+        let cache_ttl =
+            parse::<u64>(env, "AUTHLOG_SESSION_CACHE_TTL_MS")?.map(Duration::from_millis);
+        set(&mut self.session.cache_ttl, cache_ttl);
         set(
             &mut self.min_password_length,
             parse(env, "AUTHLOG_PASSWORD_MIN_LENGTH")?,

@@ -38,6 +38,11 @@ pub struct SessionConfig {
     /// Lifetime of a session created with `rememberMe: false`.
     pub dont_remember_expires_in: Duration,
     pub disable_refresh: bool,
+    /// How long this process may answer get-session from memory. A session revoked through
+    /// another instance is refused here at the latest this long after. Zero turns it off.
+    pub cache_ttl: Duration,
+    /// Sessions kept in memory at most.
+    pub cache_capacity: usize,
 }
 
 impl Default for SessionConfig {
@@ -48,6 +53,8 @@ impl Default for SessionConfig {
             fresh_age: Duration::from_secs(86_400),
             dont_remember_expires_in: Duration::from_secs(86_400),
             disable_refresh: false,
+            cache_ttl: Duration::from_secs(1),
+            cache_capacity: 100_000,
         }
     }
 }

@@ -16,6 +16,10 @@ const RETRY: Duration = Duration::from_millis(500);
 /// A safety net: also look at the log this often when no commit woke us (commits made by
 /// other processes do not).
 const POLL: Duration = Duration::from_millis(250);
+/// The checkpoint is written at most this often. Writing it after every commit would double
+/// the write transactions; after a crash, at most this much is offered again, and consumers
+/// deduplicate on the event id.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// Follows the log and feeds a sink.
 pub struct Publisher {
@@ -40,6 +44,8 @@ impl Publisher {
         let db = self.store.db().clone();
         let mut cursor = checkpoint::load(&db, &self.name).await?;
         let mut committed = self.store.subscribe();
+        let mut saved = cursor;
+        let mut saved_at = tokio::time::Instant::now();
         while !*stop.borrow() {
             let events = match self.store.read_all(cursor, BATCH).await {
                 Ok(events) => events,
@@ -54,21 +60,31 @@ impl Publisher {
                     tracing::warn!(%error, publisher = %self.name, position = event.global_position, "publish failed; retrying");
                     tokio::select! {
                         () = tokio::time::sleep(RETRY) => {}
-                        _ = stop.changed() => return Ok(()),
+                        _ = stop.changed() => {
+                            checkpoint::save(&db, &self.name, cursor).await?;
+                            return Ok(());
+                        }
                     }
                 }
                 cursor = event.cursor();
             }
-            if let Some(last) = events.last() {
-                checkpoint::save(&db, &self.name, last.cursor()).await?;
+            if cursor != saved && saved_at.elapsed() >= CHECKPOINT_EVERY {
+                checkpoint::save(&db, &self.name, cursor).await?;
+                (saved, saved_at) = (cursor, tokio::time::Instant::now());
             }
             if (events.len() as i64) < BATCH {
+                // Wake for new commits, the poll, a pending checkpoint, or stop.
+                let checkpoint_due = saved_at + CHECKPOINT_EVERY;
                 tokio::select! {
                     _ = committed.changed() => {}
                     () = tokio::time::sleep(POLL) => {}
+                    () = tokio::time::sleep_until(checkpoint_due), if cursor != saved => {}
                     _ = stop.changed() => {}
                 }
             }
+        }
+        if cursor != saved {
+            checkpoint::save(&db, &self.name, cursor).await?;
         }
         Ok(())
     }

@@ -202,3 +202,41 @@ pub async fn credential_account(db: &Db, user_id: &str) -> Result<Option<Account
         }
     }))
 }
+
+/// A user found by email with their credential account, in one read: what sign-in needs.
+pub async fn user_with_credential(
+    db: &Db,
+    email: &str,
+) -> Result<Option<(UserRow, Option<AccountRow>)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS}, a.id AS a_id, a.account_id AS a_account_id, a.password_hash,
+                a.scope, a.created_at AS a_created_at, a.updated_at AS a_updated_at,
+                a.version AS a_version
+         FROM users u LEFT JOIN accounts a ON a.user_id = u.id AND a.provider_id = 'credential'
+         WHERE u.email = $1"
+    );
+    Ok(with_reader!(db, |pool| {
+        match sqlx::query(&sql).bind(email).fetch_optional(pool).await? {
+            Some(row) => {
+                let user = user_row!(row);
+                let account_id: Option<String> = row.try_get("a_id")?;
+                let account = match account_id {
+                    Some(id) => Some(AccountRow {
+                        id,
+                        user_id: user.id.clone(),
+                        provider_id: "credential".to_owned(),
+                        account_id: row.try_get("a_account_id")?,
+                        password_hash: row.try_get("password_hash")?,
+                        scope: row.try_get("scope")?,
+                        created_at: from_millis(row.try_get("a_created_at")?),
+                        updated_at: from_millis(row.try_get("a_updated_at")?),
+                        version: row.try_get("a_version")?,
+                    }),
+                    None => None,
+                };
+                Some((user, account))
+            }
+            None => None,
+        }
+    }))
+}

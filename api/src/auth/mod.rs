@@ -7,6 +7,7 @@
 //! another request moved one of the streams first.
 
 mod accounts;
+mod cache;
 mod context;
 mod session;
 mod sign_in;
@@ -47,6 +48,7 @@ struct Inner {
     passwords: Argon2Pool,
     signer: CookieSigner,
     clock: Clock,
+    cache: cache::SessionCache,
 }
 
 impl std::fmt::Debug for Auth {
@@ -63,6 +65,8 @@ impl Auth {
         let passwords = Argon2Pool::start(config.password_hashing)
             .map_err(|e| AuthError::internal(format!("argon2 parameters: {e}")))?;
         let signer = CookieSigner::new(&config.secret);
+        let cache =
+            cache::SessionCache::new(config.session.cache_ttl, config.session.cache_capacity);
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -70,6 +74,7 @@ impl Auth {
                 passwords,
                 signer,
                 clock,
+                cache,
             }),
         })
     }
@@ -84,6 +89,10 @@ impl Auth {
 
     pub fn signer(&self) -> &CookieSigner {
         &self.inner.signer
+    }
+
+    pub(crate) fn cache(&self) -> &cache::SessionCache {
+        &self.inner.cache
     }
 
     pub(crate) fn passwords(&self) -> &Argon2Pool {
@@ -106,7 +115,10 @@ impl Auth {
         request: AppendRequest,
     ) -> Result<Option<Vec<RecordedEvent>>, AuthError> {
         match self.inner.store.append(request).await {
-            Ok(events) => Ok(Some(events)),
+            Ok(events) => {
+                self.inner.cache.evict(&events);
+                Ok(Some(events))
+            }
             Err(AppendError::Conflict { .. }) => Ok(None),
             Err(AppendError::Taken { kind: "user.email" }) => {
                 Err(ErrorCode::USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL.into())

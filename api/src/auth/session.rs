@@ -112,11 +112,26 @@ impl Auth {
         token: &str,
         options: SessionOptions,
     ) -> Result<Option<CurrentSession>, AuthError> {
-        for _ in 0..MAX_ATTEMPTS {
-            let Some((session, user)) =
-                read::session_with_user(self.store().db(), &sha256_hex(token)).await?
-            else {
-                return Ok(None);
+        let token_hash = sha256_hex(token);
+        for attempt in 0..MAX_ATTEMPTS {
+            // After a lost race, read the database: the cache may not have caught up.
+            let cached = if attempt == 0 {
+                self.cache().get(&token_hash)
+            } else {
+                None
+            };
+            let (session, user) = match cached {
+                Some(hit) => hit,
+                None => {
+                    let generation = self.cache().generation();
+                    let Some((session, user)) =
+                        read::session_with_user(self.store().db(), &token_hash).await?
+                    else {
+                        return Ok(None);
+                    };
+                    self.cache().put(&session, &user, generation);
+                    (session, user)
+                }
             };
             let now = self.now();
             if session.expires_at <= now {

@@ -32,12 +32,12 @@ impl Auth {
         }
         let email = Email::parse(&input.email)?;
         let password = Password::candidate(&input.password, settings.password)?;
-        let db = self.store().db();
-        let Some(user) = read::user_by_email(db, email.as_str()).await? else {
+        let Some((user, credential)) =
+            read::user_with_credential(self.store().db(), email.as_str()).await?
+        else {
             self.passwords().verify_dummy(&password).await?;
             return Err(ErrorCode::INVALID_EMAIL_OR_PASSWORD.into());
         };
-        let credential = read::credential_account(db, &user.id).await?;
         let verified = match credential.as_ref().and_then(|a| a.password_hash.clone()) {
             Some(hash) => {
                 use authlog_domain::services::PasswordHasher;

@@ -69,12 +69,10 @@ impl Argon2Pool {
                 .spawn(move || work(&queue, &params))
                 .expect("spawn a hashing thread");
         }
-        let dummy = hash_with(
-            &params,
-            &mut vec![Block::default(); params.block_count()],
-            "dummy password",
-        );
-        Ok(Self { jobs, dummy })
+        Ok(Self {
+            jobs,
+            dummy: dummy_hash(&params),
+        })
     }
 
     /// Verifies `password` against the dummy hash and returns false: the constant-time
@@ -142,13 +140,18 @@ fn work(queue: &Mutex<Receiver<Job>>, params: &Params) {
     }
 }
 
-fn hash_with(params: &Params, memory: &mut [Block], password: &str) -> PasswordHash {
+/// A well-formed hash with today's parameters over random bytes: verifying against it costs
+/// exactly what a real verification costs, and nothing matches it. Made without hashing, so
+/// start-up neither waits nor allocates a second Argon2 memory block.
+fn dummy_hash(params: &Params) -> PasswordHash {
     let mut salt = [0u8; SALT_LEN];
-    OsRng.fill_bytes(&mut salt);
     let mut output = [0u8; HASH_LEN];
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut output, &mut *memory)
-        .expect("valid parameters and buffers");
+    OsRng.fill_bytes(&mut salt);
+    OsRng.fill_bytes(&mut output);
+    encode(params, &salt, &output)
+}
+
+fn encode(params: &Params, salt: &[u8], output: &[u8]) -> PasswordHash {
     PasswordHash::new(format!(
         "$argon2id$v=19$m={},t={},p={}${}${}",
         params.m_cost(),
@@ -157,6 +160,16 @@ fn hash_with(params: &Params, memory: &mut [Block], password: &str) -> PasswordH
         STANDARD_NO_PAD.encode(salt),
         STANDARD_NO_PAD.encode(output)
     ))
+}
+
+fn hash_with(params: &Params, memory: &mut [Block], password: &str) -> PasswordHash {
+    let mut salt = [0u8; SALT_LEN];
+    OsRng.fill_bytes(&mut salt);
+    let mut output = [0u8; HASH_LEN];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut output, &mut *memory)
+        .expect("valid parameters and buffers");
+    encode(params, &salt, &output)
 }
 
 /// Verifies a PHC `$argon2id$...` string with the parameters it records, so hashes made
