@@ -8,11 +8,13 @@
 //! - [`in_process`] - the embedded default sink: a broadcast channel inside the process.
 //! - [`publisher`] - the loop that reads, publishes and checkpoints.
 //! - [`checkpoint`] - where a reader of the log has got to, stored beside the log.
+//! - [`consumer`] - durable consumers with deduplication on the event id.
 //!
 //! Architecture invariant: nothing here writes projections or publishes from inside a
 //! command; only committed events leave.
 
 pub mod checkpoint;
+pub mod consumer;
 pub mod in_process;
 pub mod publisher;
 pub mod subject;

@@ -23,11 +23,13 @@ macro_rules! migrations {
 const SQLITE: &[Migration] = migrations!("sqlite":
     1 "0001_log",
     2 "0002_core_projections",
+    3 "0003_consumers",
 );
 
 const POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_log",
     2 "0002_core_projections",
+    3 "0003_consumers",
 );
 
 /// Applies every migration not yet applied, each in its own transaction, and returns the
