@@ -51,6 +51,11 @@ impl Dedup {
         self.consumer.name()
     }
 
+    /// Whether the consumer cares about this event type at all.
+    pub fn wants(&self, event_type: &str) -> bool {
+        self.consumer.wants(event_type)
+    }
+
     /// Hands `event` to the consumer unless it was handled before, then records it.
     pub async fn offer(&self, event: &RecordedEvent) -> Result<(), ConsumerError> {
         if !self.consumer.wants(&event.event_type) {

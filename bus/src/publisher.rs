@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use authlog_eventstore::EventStore;
+use authlog_eventstore::{Cursor, EventStore};
 use tokio::sync::watch;
 
 use crate::{checkpoint, Sink};
@@ -43,6 +43,13 @@ impl Publisher {
     pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), sqlx::Error> {
         let db = self.store.db().clone();
         let mut cursor = checkpoint::load(&db, &self.name).await?;
+        match self.resume_point(&mut stop).await {
+            Some(delivered) if delivered > cursor => {
+                tracing::info!(publisher = %self.name, ?cursor, ?delivered, "the sink is ahead of the checkpoint; resuming after its last event");
+                cursor = delivered;
+            }
+            _ => {}
+        }
         let mut committed = self.store.subscribe();
         let mut saved = cursor;
         let mut saved_at = tokio::time::Instant::now();
@@ -87,5 +94,37 @@ impl Publisher {
             checkpoint::save(&db, &self.name, cursor).await?;
         }
         Ok(())
+    }
+
+    /// The cursor of the newest event the sink already holds, if the sink can tell and the
+    /// event is in this log. Asks until the sink answers (nothing can be published before it
+    /// does anyway) or `stop` turns true.
+    async fn resume_point(&self, stop: &mut watch::Receiver<bool>) -> Option<Cursor> {
+        let event_id = loop {
+            match self.sink.last_delivered().await {
+                Ok(event_id) => break event_id?,
+                Err(error) => {
+                    tracing::warn!(%error, publisher = %self.name, "cannot ask the sink for its last event; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(RETRY) => {}
+                        _ = stop.changed() => return None,
+                    }
+                }
+            }
+        };
+        loop {
+            match self.store.load_event(event_id).await {
+                // Not in this log: the sink holds another log's events (e.g. a stream shared
+                // by a database that was reset). Trust the checkpoint.
+                Ok(event) => return event.map(|event| event.cursor()),
+                Err(error) => {
+                    tracing::warn!(%error, publisher = %self.name, "reading the log failed; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(RETRY) => {}
+                        _ = stop.changed() => return None,
+                    }
+                }
+            }
+        }
     }
 }

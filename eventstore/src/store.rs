@@ -209,6 +209,27 @@ impl EventStore {
         Ok(rows)
     }
 
+    /// The event with this id, if the log holds it.
+    pub async fn load_event(
+        &self,
+        event_id: uuid::Uuid,
+    ) -> Result<Option<RecordedEvent>, StoreError> {
+        let sql = match self.inner.db.backend() {
+            Backend::Sqlite => format!("SELECT {SQLITE_COLUMNS} FROM events WHERE event_id = $1"),
+            Backend::Postgres => {
+                format!("SELECT {POSTGRES_COLUMNS} FROM events WHERE event_id = CAST($1 AS UUID)")
+            }
+        };
+        let event = with_reader!(&self.inner.db, |pool| {
+            let row = sqlx::query(&sql)
+                .bind(event_id.to_string())
+                .fetch_optional(pool)
+                .await?;
+            row.map(|row| self.decode(&row)).transpose()?
+        });
+        Ok(event)
+    }
+
     /// Up to `limit` events after `after`, in commit-safe order. On PostgreSQL only events
     /// of transactions older than every running one are returned, so a reader that
     /// checkpoints the last cursor it saw never skips an event that commits late.
