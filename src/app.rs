@@ -7,8 +7,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use authlog_api::auth::Clock;
 use authlog_api::Auth;
+use authlog_bus::consumer::Consumer;
+use authlog_bus::fanout::{self, BusMode};
 use authlog_bus::in_process::InProcessBus;
-use authlog_bus::publisher::Publisher;
 use authlog_eventstore::db::PoolSettings;
 use authlog_eventstore::{migrate, Db, EventStore, Upcasters};
 use base64::Engine;
@@ -22,6 +23,8 @@ pub struct Application {
     address: SocketAddr,
     auth: Auth,
     bus: InProcessBus,
+    bus_mode: BusMode,
+    consumers: Vec<Arc<dyn Consumer>>,
 }
 
 impl Application {
@@ -33,6 +36,7 @@ impl Application {
     /// As [`Application::build`], with a controllable clock for tests.
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         settings.check_secret()?;
+        let nats = settings.nats_config()?;
         let db = connect(&settings).await?;
         let secret = match &settings.secret {
             Some(secret) => secret.clone(),
@@ -52,12 +56,25 @@ impl Application {
         let address = listener.local_addr()?;
         let config = settings.auth_config(address.port(), secret)?;
         let auth = Auth::new(store, config, clock).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let bus = InProcessBus::new(1024);
+        let bus_mode = match nats {
+            Some(nats) => BusMode::Nats(nats),
+            None => BusMode::InProcess(bus.clone()),
+        };
         Ok(Self {
             listener,
             address,
             auth,
-            bus: InProcessBus::new(1024),
+            bus,
+            bus_mode,
+            consumers: Vec::new(),
         })
+    }
+
+    /// Adds a consumer (mail, webhooks, ...): it follows the log in the embedded mode and
+    /// reads its durable JetStream consumer with NATS, from `run_until_stopped` on.
+    pub fn register_consumer(&mut self, consumer: Arc<dyn Consumer>) {
+        self.consumers.push(consumer);
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -73,35 +90,43 @@ impl Application {
         &self.auth
     }
 
-    /// The in-process bus every committed event is published to.
+    /// The in-process bus every committed event is published to when no NATS is
+    /// configured (with NATS, nothing is published to it).
     pub fn bus(&self) -> &InProcessBus {
         &self.bus
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight. The
-    /// publisher feeding the in-process bus runs alongside.
+    /// fan-out (publisher and consumers, in-process or over NATS) runs alongside and
+    /// never stops the server: with NATS down, events wait in the log.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let publisher = Publisher::new(
+        let auth = self.auth.clone();
+        let fan_out = fanout::start(
             self.auth.store().clone(),
-            Arc::new(self.bus.clone()),
-            "publisher:in-process",
-        );
-        let publishing = tokio::spawn(publisher.run(stopped));
+            self.bus_mode,
+            self.consumers,
+            Arc::new(move |events| auth.note_remote_events(events)),
+            stopped,
+        )
+        .await
+        .context("starting the event bus")?;
+        match fan_out.status() {
+            status @ fanout::BusStatus::Nats {
+                connected: false, ..
+            } => tracing::warn!(bus = %status, "event bus"),
+            status => tracing::info!(bus = %status, "event bus"),
+        }
         let router = authlog_api::http::router(self.auth.clone());
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP");
         let _ = stop.send(true);
-        match publishing.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!(%error, "the publisher stopped with an error"),
-            Err(error) => tracing::error!(%error, "the publisher panicked"),
-        }
+        fan_out.stopped().await;
         self.auth.store().db().close().await;
         served
     }

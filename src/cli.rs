@@ -18,6 +18,10 @@ pub struct Cli {
     /// Database URL: sqlite://FILE or postgres://... (or DATABASE_URL).
     #[arg(long, global = true)]
     pub database_url: Option<String>,
+    /// NATS server for the event fan-out, e.g. nats://127.0.0.1:4222 (or NATS_URL);
+    /// without one, events go to the in-process bus.
+    #[arg(long, global = true)]
+    pub nats_url: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -54,6 +58,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(url) = cli.database_url {
         settings.database_url = url;
     }
+    if let Some(url) = cli.nats_url {
+        settings.nats_url = Some(url);
+    }
     match cli.command {
         Command::Serve { port, host } => {
             if let Some(port) = port {
@@ -83,7 +90,6 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         base_url = %config.base_url,
         base_path = %config.base_path,
         database = %database,
-        bus = "in-process",
         "authlog is listening"
     );
     application.run_until_stopped(shutdown_signal()).await
@@ -109,6 +115,15 @@ async fn info(settings: Settings) -> anyhow::Result<()> {
                 .unwrap_or("(http://localhost:<port>)")
         );
         println!("production:    {}", settings.production);
+        match &settings.nats_url {
+            None => println!("bus:           in-process"),
+            Some(url) => println!(
+                "bus:           NATS at {}, stream {} on {}",
+                authlog_bus::nats::without_credentials(url),
+                settings.nats_stream.name,
+                settings.nats_stream.all_subjects()
+            ),
+        }
         println!(
             "secret:        {}",
             if settings.secret.is_some() {

@@ -3,11 +3,14 @@
 //! Better Auth's own variables are honoured (`BETTER_AUTH_SECRET`, `BETTER_AUTH_URL`,
 //! `BETTER_AUTH_TRUSTED_ORIGINS`), `DATABASE_URL` too; everything else is `AUTHLOG_*`.
 
+mod bus;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use authlog_api::config::{AuthConfig, PasswordHashing, SessionConfig};
+use authlog_bus::nats::StreamConfig;
 use serde::Deserialize;
 
 /// Better Auth's built-in development secret; refused in production.
@@ -34,6 +37,9 @@ pub struct Settings {
     pub disable_sign_up: bool,
     pub delete_user_enabled: bool,
     pub password_hashing: PasswordHashing,
+    /// `None`: the embedded in-process bus. See [`Settings::nats_config`].
+    pub nats_url: Option<String>,
+    pub nats_stream: StreamConfig,
 }
 
 impl Default for Settings {
@@ -55,6 +61,8 @@ impl Default for Settings {
             disable_sign_up: false,
             delete_user_enabled: false,
             password_hashing: PasswordHashing::default(),
+            nats_url: None,
+            nats_stream: StreamConfig::default(),
         }
     }
 }
@@ -80,6 +88,8 @@ struct FileSettings {
     user: UserFile,
     #[serde(default)]
     password_hashing: HashingFile,
+    #[serde(default)]
+    bus: bus::BusFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -219,6 +229,7 @@ impl Settings {
         set(&mut hashing.parallelism, file.password_hashing.parallelism);
         set(&mut hashing.workers, file.password_hashing.workers);
         set(&mut hashing.queue, file.password_hashing.queue);
+        bus::apply_file(self, file.bus);
     }
 
     fn apply_env(&mut self, env: &dyn Environment) -> anyhow::Result<()> {
@@ -291,6 +302,7 @@ impl Settings {
             &mut self.password_hashing.iterations,
             parse(env, "AUTHLOG_HASH_ITERATIONS")?,
         );
+        bus::apply_env(self, env)?;
         Ok(())
     }
 

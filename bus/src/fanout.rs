@@ -138,7 +138,7 @@ pub async fn start(
     }
     Ok(FanOut {
         tasks,
-        nats: Some((client, config.url)),
+        nats: Some((client, nats::without_credentials(&config.url))),
     })
 }
 

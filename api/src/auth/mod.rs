@@ -108,6 +108,15 @@ impl Auth {
         self.inner.clock.now()
     }
 
+    /// Takes note of events other instances committed (heard over NATS): drops the
+    /// sessions and users they changed from this instance's cache, so a session revoked
+    /// elsewhere stops working here as soon as the event arrives, not when the cache entry
+    /// expires. The events carry only the published fields (no secrets); the aggregate
+    /// ids and types are what matters here.
+    pub fn note_remote_events(&self, events: &[RecordedEvent]) {
+        self.inner.cache.evict(events);
+    }
+
     /// Appends, mapping store failures onto Better Auth errors. `Conflict` is returned as
     /// `None` so the caller can decide again.
     pub(crate) async fn append(

@@ -137,6 +137,20 @@ pub async fn connect(url: &str) -> Result<async_nats::Client, async_nats::Connec
         .await
 }
 
+/// `url` (or each URL of a comma-separated list) without user, password or token, for logs.
+pub fn without_credentials(url: &str) -> String {
+    url.split(',')
+        .map(|one| match (one.find("://"), one.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => {
+                format!("{}***{}", &one[..scheme_end + 3], &one[at..])
+            }
+            (None, Some(at)) => format!("***{}", &one[at..]),
+            _ => one.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Whether the client is connected right now.
 pub fn is_connected(client: &async_nats::Client) -> bool {
     client.connection_state() == async_nats::connection::State::Connected
@@ -184,5 +198,13 @@ mod tests {
         assert!(with(|c| c.subject_prefix = "tenant-a.auth".into()).is_ok());
         assert!(with(|c| c.duplicate_window = Duration::from_secs(1)).is_err());
         assert!(with(|c| c.max_age = Duration::from_secs(60)).is_err());
+    }
+
+    #[test]
+    fn credentials_never_reach_the_logs() {
+        assert_eq!(
+            without_credentials("nats://alice:s3cret@a:4222,nats://tok@b:4222,c:4222"),
+            "nats://***@a:4222,nats://***@b:4222,c:4222"
+        );
     }
 }
