@@ -114,12 +114,7 @@ impl Application {
         )
         .await
         .context("starting the event bus")?;
-        match fan_out.status() {
-            status @ fanout::BusStatus::Nats {
-                connected: false, ..
-            } => tracing::warn!(bus = %status, "event bus"),
-            status => tracing::info!(bus = %status, "event bus"),
-        }
+        tokio::spawn(fan_out.report_status());
         let router = authlog_api::http::router(self.auth.clone());
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)

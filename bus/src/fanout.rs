@@ -30,7 +30,7 @@ use crate::publisher_lock::PublisherLock;
 const RESTART_AFTER: Duration = Duration::from_secs(1);
 /// How often the publisher checks that it still holds its lock.
 const LOCK_CHECK_EVERY: Duration = Duration::from_secs(2);
-/// How long start-up waits for NATS before reporting it unreachable (and serving anyway).
+/// How long NATS has to answer before the start-up report calls it unreachable.
 const CONNECT_GRACE: Duration = Duration::from_secs(2);
 
 /// Where events go.
@@ -46,7 +46,7 @@ pub struct FanOut {
     nats: Option<(async_nats::Client, String)>,
 }
 
-/// What [`FanOut::status`] reports.
+/// What the start-up report says about the bus.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BusStatus {
     InProcess,
@@ -132,10 +132,6 @@ pub async fn start(
         on_remote_events,
         stop,
     )));
-    let deadline = tokio::time::Instant::now() + CONNECT_GRACE;
-    while !nats::is_connected(&client) && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     Ok(FanOut {
         tasks,
         nats: Some((client, nats::without_credentials(&config.url))),
@@ -143,13 +139,26 @@ pub async fn start(
 }
 
 impl FanOut {
-    pub fn status(&self) -> BusStatus {
-        match &self.nats {
-            None => BusStatus::InProcess,
-            Some((client, url)) => BusStatus::Nats {
-                url: url.clone(),
-                connected: nats::is_connected(client),
-            },
+    /// Logs the bus status once NATS had [`CONNECT_GRACE`] to answer: a future to spawn,
+    /// so start-up does not wait for it.
+    pub fn report_status(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let nats = self.nats.clone();
+        async move {
+            let Some((client, url)) = nats else {
+                tracing::info!(bus = %BusStatus::InProcess, "event bus");
+                return;
+            };
+            let deadline = tokio::time::Instant::now() + CONNECT_GRACE;
+            while !nats::is_connected(&client) && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let connected = nats::is_connected(&client);
+            let status = BusStatus::Nats { url, connected };
+            if connected {
+                tracing::info!(bus = %status, "event bus");
+            } else {
+                tracing::warn!(bus = %status, "event bus: serving anyway; events go out when NATS is back");
+            }
         }
     }
 

@@ -6,8 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use authlog_bus::consumer::{Consumer, ConsumerError};
+use authlog_bus::nats::sink::JetStreamSink;
+use authlog_bus::Sink;
 use authlog_eventstore::testing::TestDatabase;
-use authlog_eventstore::RecordedEvent;
+use authlog_eventstore::{Metadata, RecordedEvent};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use sha2::Digest;
@@ -161,9 +163,11 @@ async fn a_sign_up_reaches_subscribers_once_with_the_user_id_and_no_secret() {
     delete_stream(&url, &stream).await;
 }
 
-/// Records the event ids it handles, shared by every instance's copy.
+/// Records the event ids it handles, shared by every instance's copy; fails while
+/// `failures_left` is above zero.
 struct RecordingConsumer {
     handled: Arc<Mutex<Vec<String>>>,
+    failures_left: Arc<Mutex<u32>>,
 }
 
 #[async_trait::async_trait]
@@ -179,6 +183,13 @@ impl Consumer for RecordingConsumer {
     async fn handle(&self, event: &RecordedEvent) -> Result<(), ConsumerError> {
         // The consumer reads the event from the log: the full payload, as embedded.
         assert!(event.payload.get("email").is_some());
+        {
+            let mut failures_left = self.failures_left.lock().unwrap();
+            if *failures_left > 0 {
+                *failures_left -= 1;
+                return Err(ConsumerError("the mail server is down".into()));
+            }
+        }
         self.handled
             .lock()
             .unwrap()
@@ -195,9 +206,14 @@ async fn a_durable_consumer_handles_each_event_once_across_instances() {
     let stream = private_stream();
     let database = TestDatabase::create().await;
     let handled = Arc::new(Mutex::new(Vec::new()));
+    // The first offers fail: the event must come again, before any later one.
+    let failures_left = Arc::new(Mutex::new(2));
     let mut instances = Vec::new();
     for _ in 0..2 {
-        let handled = handled.clone();
+        let consumer = Arc::new(RecordingConsumer {
+            handled: handled.clone(),
+            failures_left: failures_left.clone(),
+        });
         instances.push(
             instance::in_process(
                 &database.url,
@@ -205,7 +221,7 @@ async fn a_durable_consumer_handles_each_event_once_across_instances() {
                 &stream,
                 |_| {},
                 |app| {
-                    app.register_consumer(Arc::new(RecordingConsumer { handled }));
+                    app.register_consumer(consumer);
                 },
             )
             .await,
@@ -227,6 +243,7 @@ async fn a_durable_consumer_handles_each_event_once_across_instances() {
     }
     let handled = handled.lock().unwrap().clone();
     assert_each_once_in_order(&expected, &handled, "consumer test-recorder");
+    assert_eq!(*failures_left.lock().unwrap(), 0);
     delete_stream(&url, &stream).await;
 }
 
@@ -267,4 +284,49 @@ async fn a_session_signed_out_on_one_instance_stops_working_on_the_other_at_once
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     delete_stream(&url, &stream).await;
+}
+
+/// After a crash the publisher asks the stream for its last event and resumes after it, so
+/// what was published but not yet checkpointed is not offered again.
+#[tokio::test]
+async fn the_sink_reports_the_last_event_the_stream_holds() {
+    let Some(url) = shared_server().await else {
+        return;
+    };
+    let stream = private_stream();
+    let client = async_nats::connect(&url).await.unwrap();
+    let sink = JetStreamSink::new(async_nats::jetstream::new(client), stream.clone());
+    assert_eq!(sink.last_delivered().await.unwrap(), None);
+    let events: Vec<RecordedEvent> = (1..=3).map(user_created).collect();
+    for event in &events {
+        sink.publish(event).await.unwrap();
+    }
+    // Published twice (a retry whose ack was lost): still the last one, stored once.
+    sink.publish(&events[1]).await.unwrap();
+    assert_eq!(
+        sink.last_delivered().await.unwrap(),
+        Some(events[2].event_id)
+    );
+    let streamed = read_stream(&url, &stream.name).await;
+    let ids: Vec<String> = streamed.iter().map(|m| m.message_id.clone()).collect();
+    let expected: Vec<String> = events.iter().map(|e| e.event_id.to_string()).collect();
+    assert_each_once_in_order(&expected, &ids, "stream");
+    delete_stream(&url, &stream).await;
+}
+
+fn user_created(position: i64) -> RecordedEvent {
+    RecordedEvent {
+        global_position: position,
+        tx_id: 0,
+        event_id: uuid::Uuid::now_v7(),
+        aggregate_type: "user".into(),
+        aggregate_id: format!("u{position}"),
+        version: 1,
+        event_type: "user.created".into(),
+        event_version: 1,
+        payload: json!({"user_id": format!("u{position}"), "email": "a@example.com",
+            "name": "A", "image": null, "email_verified": false}),
+        metadata: Metadata::system(),
+        occurred_at: chrono::Utc::now(),
+    }
 }

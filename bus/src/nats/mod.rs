@@ -46,7 +46,7 @@ impl Default for StreamConfig {
     fn default() -> Self {
         Self {
             name: "AUTH_EVENTS".to_owned(),
-            subject_prefix: "auth".to_owned(),
+            subject_prefix: crate::subject::DEFAULT_PREFIX.to_owned(),
             max_age: Duration::from_secs(7 * 24 * 3600),
             duplicate_window: Duration::from_secs(120),
             replicas: 1,
@@ -93,7 +93,7 @@ impl StreamConfig {
 
     /// The subject of an event type: `auth.user.created`.
     pub fn subject(&self, event_type: &str) -> String {
-        format!("{}.{event_type}", self.subject_prefix)
+        crate::subject::under(&self.subject_prefix, event_type)
     }
 
     /// Every subject of the stream: `auth.>`.
