@@ -31,21 +31,20 @@ impl PublisherLock {
             Db::Sqlite { .. } => return Ok(Some(Self { connection: None })),
             Db::Postgres(pool) => pool,
         };
-        // Detached from the pool: the lock lives as long as this session, and the pool must
-        // neither hand the connection to someone else nor close it when idle.
-        let mut connection = PoolConnection::<Postgres>::detach(pool.acquire().await?);
+        let mut connection: PoolConnection<Postgres> = pool.acquire().await?;
         let (granted,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
             .bind(PUBLISHER_LOCK_KEY)
-            .fetch_one(&mut connection)
+            .fetch_one(&mut *connection)
             .await?;
-        if granted {
-            Ok(Some(Self {
-                connection: Some(connection),
-            }))
-        } else {
-            let _ = connection.close().await;
-            Ok(None)
+        if !granted {
+            // Nothing is held on it: back to the pool.
+            return Ok(None);
         }
+        // Detached from the pool: the lock lives as long as this session, and the pool must
+        // neither hand the connection to someone else nor close it when idle.
+        Ok(Some(Self {
+            connection: Some(connection.detach()),
+        }))
     }
 
     /// Fails once the session that holds the lock is gone (and with it the lock).

@@ -1,6 +1,6 @@
 //! Faults, against the real `authlog` binary and a `nats-server` of the test's own: the
-//! server killed with SIGKILL at random moments during sign-ups, and NATS stopped for
-//! [`NATS_OUTAGE`] in the middle of sign-ups. Afterwards the stream must hold every event
+//! server killed with SIGKILL at random moments during sign-ups, the publishing instance of
+//! two killed, and NATS stopped for [`NATS_OUTAGE`] in the middle of sign-ups. Afterwards the stream must hold every event
 //! of the log exactly once, in the log's order.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use authlog_eventstore::testing::TestDatabase;
+use authlog_eventstore::Backend;
 use rand::{Rng, SeedableRng};
 
 use crate::support::instance::{sign_up, ChildServer};
@@ -136,6 +137,13 @@ async fn every_committed_event_reaches_the_stream_once_through_sigkills() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     acknowledged.extend(load.finish().await);
     assert!(acknowledged.len() > KILLS, "too few sign-ups got through");
+    let server_log = std::fs::read_to_string(&log_file).unwrap_or_default();
+    eprintln!(
+        "{} of {KILLS} restarts resumed after the stream's last event, ahead of the checkpoint",
+        server_log
+            .matches("the sink is ahead of the checkpoint")
+            .count()
+    );
     let users_created =
         assert_the_stream_matches_the_log(&database.url, &nats.url(), &acknowledged).await;
     // Email, once the email consumer is registered in `Application::build`: every
@@ -186,4 +194,57 @@ async fn sign_ups_go_on_while_nats_is_down_and_every_event_arrives_afterwards() 
 
     assert_the_stream_matches_the_log(&database.url, &nats.url(), &acknowledged).await;
     drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_instance_takes_over_publishing_when_the_publisher_is_killed() {
+    let Some(nats) = OwnServer::start().await else {
+        return;
+    };
+    let database = TestDatabase::create().await;
+    let logs = tempfile::tempdir().unwrap();
+    let (first_log, second_log) = (
+        logs.path().join("first.log"),
+        logs.path().join("second.log"),
+    );
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let first = ChildServer::start(&database.url, &nats.url(), &first_log, &http).await;
+    let second = ChildServer::start(&database.url, &nats.url(), &second_log, &http).await;
+    let on_postgres = authlog_eventstore::testing::backend() == Backend::Postgres;
+    if on_postgres {
+        // The first instance holds the publisher lock: the second says it stands by.
+        wait_for_log_line(&second_log, "standing by").await;
+    }
+    let load_on_first = Load::start(&http, &first.origin, 1);
+    let load_on_second = Load::start(&http, &second.origin, 1);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    first.kill();
+    let mut acknowledged = load_on_first.finish().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    acknowledged.extend(load_on_second.finish().await);
+    if on_postgres {
+        wait_for_log_line(&second_log, "took over publishing").await;
+    }
+    assert_the_stream_matches_the_log(&database.url, &nats.url(), &acknowledged).await;
+    drop(second);
+}
+
+/// Waits until an instance's log contains `needle`.
+async fn wait_for_log_line(log_file: &std::path::Path, needle: &str) {
+    let deadline = Instant::now() + CATCH_UP;
+    loop {
+        let log = std::fs::read_to_string(log_file).unwrap_or_default();
+        if log.contains(needle) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never said {needle:?}:\n{log}",
+            log_file.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -59,7 +59,7 @@ pub(crate) struct ChildServer {
 }
 
 impl ChildServer {
-    /// Starts `authlog serve` and waits until it answers. Its log goes to `log_file`.
+    /// Starts `authlog serve` and waits until it answers. Its output goes to `log_file`.
     pub(crate) async fn start(
         database_url: &str,
         nats_url: &str,
@@ -85,7 +85,9 @@ impl ChildServer {
             .env("AUTHLOG_HASH_WORKERS", "2")
             .env("AUTHLOG_LOG", "info,sqlx=warn")
             .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
+            .stdin(Stdio::null())
+            // The log goes to stdout, errors to stderr.
+            .stdout(log.try_clone().expect("log file"))
             .stderr(log)
             .spawn()
             .expect("start authlog");

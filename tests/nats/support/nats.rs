@@ -30,10 +30,11 @@ pub(crate) async fn shared_server() -> Option<String> {
     let connected = tokio::time::timeout(Duration::from_secs(3), async_nats::connect(&url)).await;
     match connected {
         Ok(Ok(client)) => {
-            if let Err(error) = jetstream_answers(client).await {
+            if let Err(error) = jetstream_answers(client.clone()).await {
                 unavailable(&format!("NATS at {url} has no JetStream: {error}"));
                 return None;
             }
+            sweep_abandoned_streams(client).await;
             Some(url)
         }
         Ok(Err(error)) => {
@@ -59,11 +60,35 @@ async fn jetstream_answers(client: async_nats::Client) -> Result<(), String> {
     }
 }
 
+/// Deletes test streams older than an hour: a failed test leaves its stream behind (its
+/// messages expire, the stream does not).
+async fn sweep_abandoned_streams(client: async_nats::Client) {
+    let jetstream = async_nats::jetstream::new(client);
+    let mut streams = jetstream.streams();
+    let an_hour_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |now| now.as_secs() as i64 - 3600);
+    let mut abandoned = Vec::new();
+    while let Some(Ok(info)) = streams.next().await {
+        if info.config.name.starts_with(TEST_STREAM_PREFIX)
+            && info.created.unix_timestamp() < an_hour_ago
+        {
+            abandoned.push(info.config.name);
+        }
+    }
+    for name in abandoned {
+        let _ = jetstream.delete_stream(&name).await;
+    }
+}
+
+/// The name of every test stream starts with this.
+const TEST_STREAM_PREFIX: &str = "AUTHLOG_TEST_";
+
 /// A stream and subjects no other test uses, on the shared server.
 pub(crate) fn private_stream() -> StreamConfig {
     let id = uuid::Uuid::new_v4().simple().to_string();
     StreamConfig {
-        name: format!("AUTHLOG_TEST_{}", &id[..12]),
+        name: format!("{TEST_STREAM_PREFIX}{}", &id[..12]),
         subject_prefix: format!("authlog_test_{}.auth", &id[..12]),
         // Short, so what a failed test leaves behind goes away by itself.
         max_age: Duration::from_secs(600),
