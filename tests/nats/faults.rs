@@ -248,3 +248,25 @@ async fn wait_for_log_line(log_file: &std::path::Path, needle: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_started_while_nats_is_down_serves_and_publishes_once_it_is_up() {
+    let Some(mut nats) = OwnServer::start().await else {
+        return;
+    };
+    nats.stop().await;
+    let database = TestDatabase::create().await;
+    let logs = tempfile::tempdir().unwrap();
+    let log_file = logs.path().join("authlog.log");
+    let http = reqwest::Client::new();
+    let server = ChildServer::start(&database.url, &nats.url(), &log_file, &http).await;
+    wait_for_log_line(&log_file, "NOT connected").await;
+    let mut acknowledged = Vec::new();
+    for _ in 0..5 {
+        let user = sign_up(&http, &server.origin).await.expect("a sign-up");
+        acknowledged.push(user.user_id);
+    }
+    nats.restart().await;
+    assert_the_stream_matches_the_log(&database.url, &nats.url(), &acknowledged).await;
+    drop(server);
+}
