@@ -7,9 +7,14 @@ use std::sync::Arc;
 use anyhow::Context;
 use authlog_api::auth::Clock;
 use authlog_api::Auth;
+use authlog_bus::consumer::{follow_log, Consumer};
+use authlog_bus::email::mailbox::Mailbox;
+use authlog_bus::email::smtp::Smtp;
+use authlog_bus::email::{EmailConsumer, MailSettings, Mailer};
 use authlog_bus::in_process::InProcessBus;
 use authlog_bus::publisher::Publisher;
 use authlog_eventstore::db::PoolSettings;
+use authlog_eventstore::tokens::TokenKey;
 use authlog_eventstore::{migrate, Db, EventStore, Upcasters};
 use base64::Engine;
 use tokio::net::TcpListener;
@@ -22,6 +27,8 @@ pub struct Application {
     address: SocketAddr,
     auth: Auth,
     bus: InProcessBus,
+    /// The durable consumers (mail, ...) that run beside the server.
+    consumers: Vec<Arc<dyn Consumer>>,
 }
 
 impl Application {
@@ -51,12 +58,17 @@ impl Application {
             .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
         let address = listener.local_addr()?;
         let config = settings.auth_config(address.port(), secret)?;
-        let auth = Auth::new(store, config, clock).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let api_url = format!("{}{}", config.base_url, config.base_path);
+        let auth = Auth::new(store, config, clock)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let email = email_consumer(&settings, auth.store(), api_url).await?;
         Ok(Self {
             listener,
             address,
             auth,
             bus: InProcessBus::new(1024),
+            consumers: vec![email],
         })
     }
 
@@ -90,21 +102,65 @@ impl Application {
             Arc::new(self.bus.clone()),
             "publisher:in-process",
         );
-        let publishing = tokio::spawn(publisher.run(stopped));
+        let publishing = tokio::spawn(publisher.run(stopped.clone()));
+        let consuming: Vec<_> = self
+            .consumers
+            .iter()
+            .map(|consumer| {
+                tokio::spawn(follow_log(
+                    self.auth.store().clone(),
+                    consumer.clone(),
+                    stopped.clone(),
+                ))
+            })
+            .collect();
         let router = authlog_api::http::router(self.auth.clone());
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP");
         let _ = stop.send(true);
-        match publishing.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!(%error, "the publisher stopped with an error"),
-            Err(error) => tracing::error!(%error, "the publisher panicked"),
+        for task in std::iter::once(publishing).chain(consuming) {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::error!(%error, "a log follower stopped with an error"),
+                Err(error) => tracing::error!(%error, "a log follower panicked"),
+            }
         }
         self.auth.store().db().close().await;
         served
     }
+}
+
+/// The mail consumer: SMTP when a host is configured, else the development mailbox.
+async fn email_consumer(
+    settings: &Settings,
+    store: &EventStore,
+    api_url: String,
+) -> anyhow::Result<Arc<dyn Consumer>> {
+    let mail = &settings.mail;
+    let mailer: Arc<dyn Mailer> = match mail.smtp() {
+        Some(smtp) => {
+            tracing::info!(host = %smtp.host, port = smtp.port, "mail goes out through SMTP");
+            Arc::new(Smtp::new(&smtp).map_err(|e| anyhow::anyhow!(e))?)
+        }
+        None => {
+            let path = mail.mailbox_path(&settings.database_url);
+            tracing::info!(mailbox = %path.display(), "mail goes to the development mailbox");
+            Arc::new(
+                Mailbox::open(&path)
+                    .with_context(|| format!("opening the mailbox {}", path.display()))?,
+            )
+        }
+    };
+    let tokens = TokenKey::load_or_create(store.db())
+        .await
+        .context("loading the token key")?;
+    let settings = MailSettings {
+        app_name: mail.app_name.clone(),
+        api_url,
+    };
+    Ok(Arc::new(EmailConsumer::new(settings, tokens, mailer)))
 }
 
 /// Opens the database and applies pending migrations.

@@ -2,13 +2,15 @@
 //! tests start the real server in-process on a random port.
 //!
 //! Layout:
-//! - [`settings`] - `Settings` from `authlog.toml`, the environment and flags.
+//! - [`settings`] - `Settings` from `authlog.toml`, the environment and flags;
+//!   [`mail_settings`] its mail part.
 //! - [`app`] - `Application::build` (database, migrations, event store, service, listener)
 //!   and `run_until_stopped`.
 //! - [`cli`] - the subcommands (`serve`, `migrate`, `secret`, `info`).
 
 pub mod app;
 pub mod cli;
+pub mod mail_settings;
 pub mod settings;
 
 pub use app::Application;

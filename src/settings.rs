@@ -34,6 +34,9 @@ pub struct Settings {
     pub disable_sign_up: bool,
     pub delete_user_enabled: bool,
     pub password_hashing: PasswordHashing,
+    /// `emailAndPassword.requireEmailVerification`.
+    pub require_email_verification: bool,
+    pub mail: crate::mail_settings::MailSettings,
 }
 
 impl Default for Settings {
@@ -55,6 +58,8 @@ impl Default for Settings {
             disable_sign_up: false,
             delete_user_enabled: false,
             password_hashing: PasswordHashing::default(),
+            require_email_verification: false,
+            mail: crate::mail_settings::MailSettings::default(),
         }
     }
 }
@@ -80,6 +85,14 @@ struct FileSettings {
     user: UserFile,
     #[serde(default)]
     password_hashing: HashingFile,
+    #[serde(default)]
+    email: crate::mail_settings::EmailFile,
+    #[serde(default)]
+    email_verification: crate::mail_settings::EmailVerificationFile,
+    #[serde(default)]
+    password_reset: crate::mail_settings::PasswordResetFile,
+    #[serde(default)]
+    change_email: crate::mail_settings::ChangeEmailFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -114,6 +127,7 @@ struct EmailPasswordFile {
     max_password_length: Option<usize>,
     auto_sign_in: Option<bool>,
     disable_sign_up: Option<bool>,
+    require_email_verification: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -161,13 +175,13 @@ impl Settings {
                 .with_context(|| format!("reading {}", path.display()))?;
             let file: FileSettings =
                 toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-            settings.apply_file(file);
+            settings.apply_file(file)?;
         }
         settings.apply_env(env)?;
         Ok(settings)
     }
 
-    fn apply_file(&mut self, file: FileSettings) {
+    fn apply_file(&mut self, file: FileSettings) -> anyhow::Result<()> {
         set(&mut self.secret, file.secret.map(Some));
         set(&mut self.base_url, file.base_url.map(Some));
         set(&mut self.base_path, file.base_path);
@@ -213,12 +227,23 @@ impl Settings {
             file.email_and_password.disable_sign_up,
         );
         set(&mut self.delete_user_enabled, file.user.delete_enabled);
+        set(
+            &mut self.require_email_verification,
+            file.email_and_password.require_email_verification,
+        );
+        self.mail.apply_file(
+            file.email,
+            file.email_verification,
+            file.password_reset,
+            file.change_email,
+        )?;
         let hashing = &mut self.password_hashing;
         set(&mut hashing.memory_kib, file.password_hashing.memory_kib);
         set(&mut hashing.iterations, file.password_hashing.iterations);
         set(&mut hashing.parallelism, file.password_hashing.parallelism);
         set(&mut hashing.workers, file.password_hashing.workers);
         set(&mut hashing.queue, file.password_hashing.queue);
+        Ok(())
     }
 
     fn apply_env(&mut self, env: &dyn Environment) -> anyhow::Result<()> {
@@ -291,6 +316,11 @@ impl Settings {
             &mut self.password_hashing.iterations,
             parse(env, "AUTHLOG_HASH_ITERATIONS")?,
         );
+        set(
+            &mut self.require_email_verification,
+            parse(env, "AUTHLOG_REQUIRE_EMAIL_VERIFICATION")?,
+        );
+        self.mail.apply_env(env)?;
         Ok(())
     }
 
@@ -322,6 +352,13 @@ impl Settings {
         config.email_and_password.auto_sign_in = self.auto_sign_in;
         config.email_and_password.disable_sign_up = self.disable_sign_up;
         config.delete_user_enabled = self.delete_user_enabled;
+        let password = &mut config.email_and_password;
+        password.require_email_verification = self.require_email_verification;
+        password.reset_password_enabled = self.mail.reset_password_enabled;
+        password.reset_password_token_expires_in = self.mail.reset_password_expires_in;
+        password.revoke_sessions_on_password_reset = self.mail.revoke_sessions_on_password_reset;
+        config.email_verification = self.mail.email_verification;
+        config.change_email = self.mail.change_email;
         config.password_hashing = self.password_hashing;
         Ok(config)
     }
@@ -346,13 +383,16 @@ impl Settings {
     }
 }
 
-fn set<T>(slot: &mut T, value: Option<T>) {
+pub(crate) fn set<T>(slot: &mut T, value: Option<T>) {
     if let Some(value) = value {
         *slot = value;
     }
 }
 
-fn parse<T: std::str::FromStr>(env: &dyn Environment, name: &str) -> anyhow::Result<Option<T>>
+pub(crate) fn parse<T: std::str::FromStr>(
+    env: &dyn Environment,
+    name: &str,
+) -> anyhow::Result<Option<T>>
 where
     T::Err: std::fmt::Display,
 {

@@ -18,6 +18,8 @@ pub struct AuthConfig {
     pub trusted_origins: Vec<String>,
     pub session: SessionConfig,
     pub email_and_password: EmailPasswordConfig,
+    pub email_verification: EmailVerificationConfig,
+    pub change_email: ChangeEmailConfig,
     /// Better Auth's `user.deleteUser.enabled` (off by default, as there).
     pub delete_user_enabled: bool,
     /// `advanced.useSecureCookies`; `None` means "when `base_url` is https".
@@ -67,6 +69,13 @@ pub struct EmailPasswordConfig {
     pub password: PasswordPolicy,
     /// Sign the user in right after sign-up.
     pub auto_sign_in: bool,
+    /// Refuse sign-in (403 `EMAIL_NOT_VERIFIED`) until the email is verified.
+    pub require_email_verification: bool,
+    /// `/request-password-reset` mails a link (Better Auth: when `sendResetPassword` is set).
+    pub reset_password_enabled: bool,
+    pub reset_password_token_expires_in: Duration,
+    /// End every session of the user when their password is reset.
+    pub revoke_sessions_on_password_reset: bool,
 }
 
 impl Default for EmailPasswordConfig {
@@ -76,8 +85,50 @@ impl Default for EmailPasswordConfig {
             disable_sign_up: false,
             password: PasswordPolicy::default(),
             auto_sign_in: true,
+            require_email_verification: false,
+            reset_password_enabled: true,
+            reset_password_token_expires_in: Duration::from_secs(3600),
+            revoke_sessions_on_password_reset: false,
         }
     }
+}
+
+/// Better Auth's `emailVerification.*`. authlog can always deliver mail (SMTP, or the
+/// development mailbox file), so verification is on unless turned off.
+#[derive(Debug, Clone, Copy)]
+pub struct EmailVerificationConfig {
+    /// Off answers `VERIFICATION_EMAIL_NOT_ENABLED`, as Better Auth without
+    /// `sendVerificationEmail`.
+    pub enabled: bool,
+    /// Mail a verification link on sign-up; `None` follows `require_email_verification`.
+    pub send_on_sign_up: Option<bool>,
+    /// Mail a new link when an unverified user is refused at sign-in.
+    pub send_on_sign_in: bool,
+    /// Sign the user in when they follow the link.
+    pub auto_sign_in_after_verification: bool,
+    pub expires_in: Duration,
+}
+
+impl Default for EmailVerificationConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            send_on_sign_up: None,
+            send_on_sign_in: false,
+            auto_sign_in_after_verification: false,
+            expires_in: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Better Auth's `user.changeEmail.*`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChangeEmailConfig {
+    pub enabled: bool,
+    /// An unverified user's email changes at once.
+    pub update_email_without_verification: bool,
+    /// A verified user first confirms the change from their current address.
+    pub send_change_email_confirmation: bool,
 }
 
 /// Argon2id cost and the pool that runs it.
@@ -118,6 +169,8 @@ impl AuthConfig {
             trusted_origins: Vec::new(),
             session: SessionConfig::default(),
             email_and_password: EmailPasswordConfig::default(),
+            email_verification: EmailVerificationConfig::default(),
+            change_email: ChangeEmailConfig::default(),
             delete_user_enabled: false,
             use_secure_cookies: None,
             cookie_prefix: "better-auth".to_owned(),

@@ -9,12 +9,14 @@
 //! - [`publisher`] - the loop that reads, publishes and checkpoints.
 //! - [`checkpoint`] - where a reader of the log has got to, stored beside the log.
 //! - [`consumer`] - durable consumers with deduplication on the event id.
+//! - [`email`] - the email consumer and its transports (SMTP, development mailbox).
 //!
 //! Architecture invariant: nothing here writes projections or publishes from inside a
 //! command; only committed events leave.
 
 pub mod checkpoint;
 pub mod consumer;
+pub mod email;
 pub mod in_process;
 pub mod publisher;
 pub mod subject;

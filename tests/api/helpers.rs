@@ -19,6 +19,9 @@ pub(crate) struct TestApp {
     pub(crate) auth: Auth,
     /// Kept alive for the app's lifetime (a SQLite file lives in its directory).
     _database: TestDatabase,
+    /// The development mailbox the mail consumer writes to.
+    pub(crate) mailbox: std::path::PathBuf,
+    _mail_dir: tempfile::TempDir,
     http: reqwest::Client,
     /// Milliseconds added to the wall clock the server reads.
     clock_offset: Arc<AtomicI64>,
@@ -58,6 +61,9 @@ async fn build(
         },
         ..Settings::default()
     };
+    let mail_dir = tempfile::tempdir().expect("mailbox directory");
+    let mailbox = mail_dir.path().join("mailbox.jsonl");
+    settings.mail.mailbox = Some(mailbox.clone());
     configure(&mut settings);
     let clock_offset = Arc::new(AtomicI64::new(0));
     let offset = clock_offset.clone();
@@ -75,6 +81,8 @@ async fn build(
         origin,
         auth,
         _database: database,
+        mailbox,
+        _mail_dir: mail_dir,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -260,4 +268,40 @@ pub(crate) fn cookie_header(answer: &Answer) -> String {
         .map(|(n, v)| format!("{n}={v}"))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+impl TestApp {
+    /// Waits for the mail of `kind` to `to` (the newest when there are several) in the
+    /// development mailbox; mail is sent by a consumer shortly after the request commits.
+    pub(crate) async fn mail(&self, kind: &str, to: &str) -> Value {
+        self.mails(kind, to, 1).await.pop().unwrap()
+    }
+
+    /// Waits until at least `count` mails of `kind` to `to` are in the mailbox.
+    pub(crate) async fn mails(&self, kind: &str, to: &str, count: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(&self.mailbox).unwrap_or_default();
+            let found: Vec<Value> = text
+                .lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .filter(|mail| mail["kind"] == kind && mail["to"] == to)
+                .collect();
+            if found.len() >= count {
+                return found;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {kind} mail to {to}; mailbox:\n{text}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The path and query of a mailed link, to request it from this server.
+    pub(crate) fn link_path(&self, url: &str) -> String {
+        url.split_once("/api/auth")
+            .map(|(_, rest)| rest.to_owned())
+            .expect("a link to this server")
+    }
 }

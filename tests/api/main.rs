@@ -10,6 +10,8 @@ mod sign;
 mod sessions;
 // update-user, change-password, delete-user, list-accounts.
 mod user;
+// Email verification, password reset and email change, through the development mailbox.
+mod email;
 // Routing, content types, origins, error bodies.
 mod http;
 // Guarantees of the log: concurrency, rebuilt projections, no raw secrets at rest.

@@ -8,13 +8,18 @@
 
 mod accounts;
 mod cache;
+mod change_email;
 mod context;
+mod email_verification;
+mod password_reset;
 mod session;
 mod sign_in;
 mod sign_up;
 mod user;
+mod verification;
 
 pub use context::{Clock, RequestContext};
+pub use email_verification::VerifiedEmail;
 pub use session::{CurrentSession, ListedSession, NewSession, SessionOptions};
 pub use sign_in::SignInEmail;
 pub use sign_up::{SignUpEmail, SignUpOutcome};
@@ -23,6 +28,7 @@ pub use user::{ChangePassword, ProfileChanges};
 use std::sync::Arc;
 
 use authlog_domain::services::PasswordHasher;
+use authlog_eventstore::tokens::TokenKey;
 use authlog_eventstore::{AppendError, AppendRequest, EventStore, RecordedEvent};
 use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
@@ -49,6 +55,7 @@ struct Inner {
     signer: CookieSigner,
     clock: Clock,
     cache: cache::SessionCache,
+    tokens: TokenKey,
 }
 
 impl std::fmt::Debug for Auth {
@@ -61,7 +68,12 @@ impl std::fmt::Debug for Auth {
 
 impl Auth {
     /// Builds the service and starts its password hashing pool.
-    pub fn new(store: EventStore, config: AuthConfig, clock: Clock) -> Result<Self, AuthError> {
+    pub async fn new(
+        store: EventStore,
+        config: AuthConfig,
+        clock: Clock,
+    ) -> Result<Self, AuthError> {
+        let tokens = TokenKey::load_or_create(store.db()).await?;
         let passwords = Argon2Pool::start(config.password_hashing)
             .map_err(|e| AuthError::internal(format!("argon2 parameters: {e}")))?;
         let signer = CookieSigner::new(&config.secret);
@@ -75,6 +87,7 @@ impl Auth {
                 signer,
                 clock,
                 cache,
+                tokens,
             }),
         })
     }
@@ -89,6 +102,10 @@ impl Auth {
 
     pub fn signer(&self) -> &CookieSigner {
         &self.inner.signer
+    }
+
+    pub(crate) fn tokens(&self) -> &TokenKey {
+        &self.inner.tokens
     }
 
     pub(crate) fn cache(&self) -> &cache::SessionCache {
@@ -140,6 +157,18 @@ pub(crate) async fn decide<A: Aggregate>(
     let sink = EventSink::default();
     aggregate.handle(command, services, &sink).await?;
     Ok(sink.collect().await)
+}
+
+/// The unique claims of events decided for user `user_id`.
+pub(crate) fn user_claims(
+    events: &[authlog_domain::user::UserEvent],
+    user_id: &str,
+) -> Vec<authlog_domain::uniqueness::UniqueClaim> {
+    let user_id = authlog_domain::values::UserId::new(user_id.to_owned());
+    events
+        .iter()
+        .flat_map(|event| event.unique_claims(&user_id))
+        .collect()
 }
 
 /// The error for a command that lost the race `MAX_ATTEMPTS` times in a row.

@@ -15,6 +15,8 @@ pub struct SignInEmail {
     pub email: String,
     pub password: String,
     pub remember_me: bool,
+    /// Where a verification mail's link leads, when sign-in sends one.
+    pub callback_url: Option<String>,
 }
 
 impl Auth {
@@ -54,6 +56,18 @@ impl Auth {
             };
             self.record_failed_sign_in(&user, reason, context).await?;
             return Err(ErrorCode::INVALID_EMAIL_OR_PASSWORD.into());
+        }
+        if settings.require_email_verification && !user.email_verified {
+            if self.config().email_verification.send_on_sign_in {
+                let now = self.now();
+                let mut request = AppendRequest::new(context.metadata(Actor::Anonymous), now);
+                let issue = self.verify_email_issue(&user, input.callback_url.clone());
+                self.issue(&mut request, issue, now).await?;
+                self.append(request).await?;
+            }
+            self.record_failed_sign_in(&user, SignInFailure::EmailNotVerified, context)
+                .await?;
+            return Err(ErrorCode::EMAIL_NOT_VERIFIED.into());
         }
         let now = self.now();
         let mut request = AppendRequest::new(

@@ -184,10 +184,7 @@ impl Auth {
                 }),
                 now,
             );
-            let claims = user_events
-                .iter()
-                .flat_map(UserEvent::unique_claims)
-                .collect::<Vec<_>>();
+            let claims = super::user_claims(&user_events, &user.id);
             request.push(&user.id, user.version, &user_events, claims);
             let sessions = read::all_sessions_of_user(db, &user.id).await?;
             add_revocations(&mut request, &sessions, RevokeReason::UserDeleted).await;

@@ -76,6 +76,21 @@ pub fn router(auth: Auth) -> Router {
         .route("/change-password", post(routes::user::change_password))
         .route("/delete-user", post(routes::user::delete_user))
         .route("/list-accounts", get(routes::user::list_accounts))
+        .route(
+            "/send-verification-email",
+            post(routes::email::send_verification_email),
+        )
+        .route("/verify-email", get(routes::email::verify_email))
+        .route(
+            "/request-password-reset",
+            post(routes::email::request_password_reset),
+        )
+        .route(
+            "/reset-password/{token}",
+            get(routes::email::reset_password_link),
+        )
+        .route("/reset-password", post(routes::email::reset_password))
+        .route("/change-email", post(routes::email::change_email))
         .route("/ok", get(routes::misc::ok))
         .route("/error", get(routes::misc::error_page))
         .method_not_allowed_fallback(not_found)

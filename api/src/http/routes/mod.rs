@@ -1,5 +1,6 @@
 //! Handlers, one file per group of endpoints, and what they share.
 
+pub(super) mod email;
 pub(super) mod misc;
 pub(super) mod session;
 pub(super) mod sign;

@@ -50,6 +50,7 @@ pub(crate) async fn sign_up_email(State(state): State<AppState>, request: ApiReq
         password: body::string(&body, "password").unwrap_or_default(),
         image: body::string(&body, "image"),
         remember_me: body::boolean(&body, "rememberMe", true),
+        callback_url: body::string(&body, "callbackURL"),
     };
     let outcome = state.auth.sign_up_email(input, &request.context()).await?;
     let cookies = outcome
@@ -77,6 +78,7 @@ pub(crate) async fn sign_in_email(State(state): State<AppState>, request: ApiReq
         email: body::string(&body, "email").unwrap_or_default(),
         password: body::string(&body, "password").unwrap_or_default(),
         remember_me: body::boolean(&body, "rememberMe", true),
+        callback_url: callback.clone(),
     };
     let (user, new) = state.auth.sign_in_email(input, &request.context()).await?;
     let mut reply = json!({
