@@ -136,6 +136,8 @@ for attempt in 1 2 3; do
             BETTER_AUTH_URL="$BASE_URL" \
             BETTER_AUTH_TRUSTED_ORIGINS="http://localhost:$PORT" \
             AUTHLOG_DELETE_USER_ENABLED=true \
+            AUTHLOG_CHANGE_EMAIL_ENABLED=true \
+            AUTHLOG_MAILBOX="$TMP_DIR/mailbox.jsonl" \
             NO_COLOR=1
         exec "$BIN" serve --host 127.0.0.1 --port "$PORT" --database-url "$DB_URL"
     ) >>"$SERVER_LOG" 2>&1 &
@@ -183,7 +185,7 @@ log "seeded the admin $ADMIN_EMAIL"
 # --- the suite -----------------------------------------------------------------------------
 log "npm test against $BASE_URL (bounded to ${TEST_TIMEOUT}s)"
 suite_status=0
-(cd "$COMPAT_DIR" && AUTHLOG_URL="$BASE_URL" timeout --kill-after=30 "$TEST_TIMEOUT" npm test) \
+(cd "$COMPAT_DIR" && AUTHLOG_URL="$BASE_URL" MAILBOX="$TMP_DIR/mailbox.jsonl" timeout --kill-after=30 "$TEST_TIMEOUT" npm test) \
     || suite_status=$?
 if ((suite_status == 124)); then
     log "npm test timed out after ${TEST_TIMEOUT}s"
