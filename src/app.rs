@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use authlog_api::auth::hooks::BeforeHook;
 use authlog_api::auth::Clock;
 use authlog_api::Auth;
 use authlog_bus::consumer::{follow_log, Consumer};
@@ -78,6 +79,12 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.address.port()
+    }
+
+    /// Adds before hooks that can veto actions (see `authlog_api::auth::hooks`).
+    pub fn with_before_hooks(mut self, hooks: Vec<Arc<dyn BeforeHook>>) -> Self {
+        self.auth = self.auth.with_before_hooks(hooks);
+        self
     }
 
     /// The in-process service (Better Auth's `auth.api`).

@@ -96,6 +96,13 @@ pub enum AuthError {
         status: StatusCode,
         message: Cow<'static, str>,
     },
+    /// `{"message","code"}` with a code of the application's own, e.g. from a before hook
+    /// (`EMAIL_DOMAIN_BLOCKED`).
+    Custom {
+        status: StatusCode,
+        code: Cow<'static, str>,
+        message: Cow<'static, str>,
+    },
     /// An empty body with this status (e.g. 404 from a disabled endpoint).
     Empty(StatusCode),
     /// The password hashing pool is saturated: 429 with `X-Retry-After`.
@@ -148,7 +155,9 @@ impl AuthError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Api { status, .. } => *status,
-            Self::MessageOnly { status, .. } | Self::Empty(status) => *status,
+            Self::MessageOnly { status, .. }
+            | Self::Custom { status, .. }
+            | Self::Empty(status) => *status,
             Self::Saturated { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -168,6 +177,7 @@ impl std::fmt::Display for AuthError {
         match self {
             Self::Api { code, message, .. } => write!(f, "{}: {message}", code.as_str()),
             Self::MessageOnly { message, .. } => f.write_str(message),
+            Self::Custom { code, message, .. } => write!(f, "{code}: {message}"),
             Self::Empty(status) => write!(f, "{status}"),
             Self::Saturated { .. } => f.write_str("password hashing saturated"),
             Self::Internal(cause) => write!(f, "internal error: {cause}"),

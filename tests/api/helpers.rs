@@ -42,8 +42,22 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> Tes
     build(configure).await.0
 }
 
+/// With before hooks installed.
+pub(crate) async fn spawn_app_with_hooks(
+    hooks: Vec<std::sync::Arc<dyn authlog_api::auth::hooks::BeforeHook>>,
+) -> TestApp {
+    build_with(|_| {}, hooks).await.0
+}
+
 async fn build(
     configure: impl FnOnce(&mut Settings),
+) -> (TestApp, authlog_bus::in_process::InProcessBus) {
+    build_with(configure, Vec::new()).await
+}
+
+async fn build_with(
+    configure: impl FnOnce(&mut Settings),
+    hooks: Vec<std::sync::Arc<dyn authlog_api::auth::hooks::BeforeHook>>,
 ) -> (TestApp, authlog_bus::in_process::InProcessBus) {
     let database = TestDatabase::create().await;
     let mut settings = Settings {
@@ -72,7 +86,8 @@ async fn build(
     });
     let app = Application::build_with_clock(settings, clock)
         .await
-        .expect("build the app");
+        .expect("build the app")
+        .with_before_hooks(hooks);
     let origin = format!("http://127.0.0.1:{}", app.port());
     let auth = app.auth().clone();
     let bus = app.bus().clone();

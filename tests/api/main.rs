@@ -12,6 +12,8 @@ mod sessions;
 mod user;
 // Email verification, password reset and email change, through the development mailbox.
 mod email;
+// Before hooks that veto actions.
+mod hooks;
 // Routing, content types, origins, error bodies.
 mod http;
 // Guarantees of the log: concurrency, rebuilt projections, no raw secrets at rest.

@@ -8,6 +8,7 @@ use authlog_eventstore::{Actor, AppendRequest};
 use authlog_projections::read::{self, UserRow};
 use axum::http::StatusCode;
 
+use super::hooks::Action;
 use super::user::user_aggregate;
 use super::verification::Issue;
 use super::{decide, Auth, CurrentSession, RequestContext};
@@ -29,6 +30,11 @@ impl Auth {
             return Err(ErrorCode::CHANGE_EMAIL_DISABLED.into());
         }
         let new_email = Email::parse(new_email)?;
+        self.before(Action::ChangeEmail {
+            user_id: &current.user.id,
+            new_email: new_email.as_str(),
+        })
+        .await?;
         let user = &current.user;
         if new_email.as_str() == user.email {
             return Err(AuthError::message_only(

@@ -11,6 +11,7 @@ mod cache;
 mod change_email;
 mod context;
 mod email_verification;
+pub mod hooks;
 mod password_reset;
 mod session;
 mod sign_in;
@@ -56,6 +57,7 @@ struct Inner {
     clock: Clock,
     cache: cache::SessionCache,
     tokens: TokenKey,
+    before_hooks: Vec<Arc<dyn hooks::BeforeHook>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -88,8 +90,29 @@ impl Auth {
                 clock,
                 cache,
                 tokens,
+                before_hooks: Vec::new(),
             }),
         })
+    }
+
+    /// Adds before hooks (see [`hooks`]). Call before the service is shared.
+    ///
+    /// # Panics
+    /// If the service was already cloned.
+    pub fn with_before_hooks(mut self, before_hooks: Vec<Arc<dyn hooks::BeforeHook>>) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("add hooks before sharing the service")
+            .before_hooks
+            .extend(before_hooks);
+        self
+    }
+
+    /// Asks every before hook whether `action` may go ahead.
+    pub(crate) async fn before(&self, action: hooks::Action<'_>) -> Result<(), AuthError> {
+        for hook in &self.inner.before_hooks {
+            hook.before(&action).await?;
+        }
+        Ok(())
     }
 
     pub fn config(&self) -> &AuthConfig {

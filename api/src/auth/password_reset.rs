@@ -9,6 +9,7 @@ use authlog_domain::verification::Purpose;
 use authlog_eventstore::{Actor, AppendRequest};
 use authlog_projections::read;
 
+use super::hooks::Action;
 use super::session::add_revocations;
 use super::user::account_aggregate;
 use super::verification::Issue;
@@ -32,6 +33,7 @@ impl Auth {
         if !settings.reset_password_enabled {
             return Err(ErrorCode::RESET_PASSWORD_DISABLED.into());
         }
+        self.before(Action::RequestPasswordReset { email }).await?;
         let started = tokio::time::Instant::now();
         let result = match read::user_by_email(self.store().db(), &email.to_lowercase()).await? {
             Some(user) => {

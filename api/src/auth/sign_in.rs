@@ -5,6 +5,7 @@ use authlog_domain::values::{Email, Password};
 use authlog_eventstore::{Actor, AppendRequest};
 use authlog_projections::read::{self, UserRow};
 
+use super::hooks::Action;
 use super::user::user_aggregate;
 use super::{decide, too_much_contention, Auth, NewSession, RequestContext, MAX_ATTEMPTS};
 use crate::error::{AuthError, ErrorCode};
@@ -33,6 +34,10 @@ impl Auth {
             return Err(ErrorCode::EMAIL_PASSWORD_DISABLED.into());
         }
         let email = Email::parse(&input.email)?;
+        self.before(Action::SignIn {
+            email: email.as_str(),
+        })
+        .await?;
         let password = Password::candidate(&input.password, settings.password)?;
         let Some((user, credential)) =
             read::user_with_credential(self.store().db(), email.as_str()).await?

@@ -6,6 +6,7 @@ use authlog_domain::values::{AccountId, Email, Name, Password, UserId};
 use authlog_eventstore::{Actor, AppendRequest};
 use authlog_projections::read::{self, UserRow};
 
+use super::hooks::Action;
 use super::{decide, too_much_contention, Auth, NewSession, RequestContext, MAX_ATTEMPTS};
 use crate::crypto::random;
 use crate::error::{AuthError, ErrorCode};
@@ -44,6 +45,11 @@ impl Auth {
         }
         let email = Email::parse(&input.email)?;
         let password = Password::parse(&input.password, settings.password)?;
+        self.before(Action::SignUp {
+            email: email.as_str(),
+            name: &input.name,
+        })
+        .await?;
         // With verification required (or no automatic sign-in) Better Auth hides whether an
         // address is registered: a taken one gets a made-up user, after the same hashing.
         let hide_duplicates = settings.require_email_verification || !settings.auto_sign_in;

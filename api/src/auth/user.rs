@@ -10,6 +10,7 @@ use authlog_eventstore::{Actor, AppendRequest};
 use authlog_projections::read::{self, AccountRow, UserRow};
 use axum::http::StatusCode;
 
+use super::hooks::Action;
 use super::session::add_revocations;
 use super::{
     decide, too_much_contention, Auth, CurrentSession, NewSession, RequestContext, MAX_ATTEMPTS,
@@ -39,6 +40,10 @@ impl Auth {
         changes: ProfileChanges,
         context: &RequestContext,
     ) -> Result<UserRow, AuthError> {
+        self.before(Action::UpdateUser {
+            user_id: &current.user.id,
+        })
+        .await?;
         let mut user = current.user.clone();
         for _ in 0..MAX_ATTEMPTS {
             let command = UserCommand::UpdateProfile {
@@ -90,6 +95,10 @@ impl Auth {
     ) -> Result<Option<NewSession>, AuthError> {
         let policy = self.config().email_and_password.password;
         let new_password = Password::parse(&input.new_password, policy)?;
+        self.before(Action::ChangePassword {
+            user_id: &current.user.id,
+        })
+        .await?;
         // An over-long "current" password cannot be right; refuse it without hashing.
         let current_password = Password::candidate(&input.current_password, policy)
             .map_err(|_| AuthError::code(ErrorCode::INVALID_PASSWORD))?;
@@ -146,6 +155,10 @@ impl Auth {
         if !self.config().delete_user_enabled {
             return Err(AuthError::Empty(StatusCode::NOT_FOUND));
         }
+        self.before(Action::DeleteUser {
+            user_id: &current.user.id,
+        })
+        .await?;
         if token.is_some() {
             // No deletion-by-email flow is configured, so no token can be valid.
             return Err(ErrorCode::INVALID_TOKEN.into());

@@ -121,6 +121,10 @@ impl IntoResponse for Failure {
                 serde_json::json!({ "message": message, "code": code.as_str() }).to_string(),
                 true,
             ),
+            AuthError::Custom { code, message, .. } => (
+                serde_json::json!({ "message": message, "code": code }).to_string(),
+                true,
+            ),
             AuthError::MessageOnly { message, .. } => {
                 (serde_json::json!({ "message": message }).to_string(), true)
             }
