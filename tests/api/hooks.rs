@@ -13,12 +13,12 @@ struct BlockDomain(&'static str);
 #[async_trait::async_trait]
 impl BeforeHook for BlockDomain {
     async fn before(&self, action: &Action<'_>) -> Result<(), AuthError> {
-        let email = match action {
-            Action::SignUp { email, .. }
-            | Action::ChangeEmail {
-                new_email: email, ..
-            } => email,
-            _ => return Ok(()),
+        let (Action::SignUp { email, .. }
+        | Action::ChangeEmail {
+            new_email: email, ..
+        }) = action
+        else {
+            return Ok(());
         };
         if email.ends_with(&format!("@{}", self.0)) {
             return Err(refuse(
