@@ -3,7 +3,7 @@
 //!
 //! Layout:
 //! - [`values`] - value types parsed at the edge (`Email`, `Password`, `Name`, ids, hashes).
-//! - [`user`], [`session`], [`account`], [`verification`] - one folder per aggregate, each with its commands,
+//! - [`user`], [`session`], [`account`], [`verification`], [`attempt`] - one module per aggregate, each with its commands,
 //!   events, errors and given/when/then tests.
 //! - [`services`] - the traits aggregates call for work they must not do themselves.
 //! - [`uniqueness`] - the unique claims (e.g. one user per email) that events imply.
@@ -13,6 +13,7 @@
 //! random numbers: time, ids and hashing come in through commands or [`services`].
 
 pub mod account;
+pub mod attempt;
 pub mod event;
 pub mod services;
 pub mod session;

@@ -28,6 +28,7 @@ const CURRENT: &[(&str, i32)] = &[
     ("account.unlinked", 1),
     ("verification.issued", 1),
     ("verification.consumed", 1),
+    ("attempt.failed", 1),
 ];
 
 fn decode(event_type: &str, payload: serde_json::Value) -> Result<(String, i32), String> {
@@ -50,6 +51,12 @@ fn decode(event_type: &str, payload: serde_json::Value) -> Result<(String, i32),
         Some("verification") => {
             let event = VerificationEvent::from_stored(event_type, payload.clone())
                 .map_err(|e| e.to_string())?;
+            (event.to_payload(), event.event_version())
+        }
+        Some("attempt") => {
+            let event =
+                authlog_domain::attempt::AttemptEvent::from_stored(event_type, payload.clone())
+                    .map_err(|e| e.to_string())?;
             (event.to_payload(), event.event_version())
         }
         _ => return Err(format!("unknown aggregate in {event_type}")),

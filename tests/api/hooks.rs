@@ -46,9 +46,13 @@ async fn a_before_hook_vetoes_a_sign_up_with_its_own_error() {
         answer.json(),
         json!({"message": "Sign-ups from this domain are not allowed", "code": "EMAIL_DOMAIN_BLOCKED"})
     );
-    assert!(
-        app.events().await.is_empty(),
-        "a vetoed action writes nothing"
+    // Nothing of the sign-up is written; the refusal itself is, for the audit trail.
+    let events = app.events().await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].event_type, "attempt.failed");
+    assert_eq!(
+        events[0].payload,
+        json!({"action": "sign_up", "reason": "vetoed:email_domain_blocked", "user_id": null})
     );
     let answer = app
         .post(

@@ -25,6 +25,20 @@ impl Auth {
         callback_url: Option<String>,
         context: &RequestContext,
     ) -> Result<Option<UserRow>, AuthError> {
+        let result = self
+            .change_email_unaudited(current, new_email, callback_url, context)
+            .await;
+        self.audited("change_email", Some(&current.user.id), context, result)
+            .await
+    }
+
+    async fn change_email_unaudited(
+        &self,
+        current: &CurrentSession,
+        new_email: &str,
+        callback_url: Option<String>,
+        context: &RequestContext,
+    ) -> Result<Option<UserRow>, AuthError> {
         let settings = self.config().change_email;
         if !settings.enabled {
             return Err(ErrorCode::CHANGE_EMAIL_DISABLED.into());
@@ -56,6 +70,9 @@ impl Auth {
             .await?
             .is_some()
         {
+            // Answered like a success (no enumeration), but audited.
+            self.record_failure("change_email", "email_taken", Some(&user.id), context)
+                .await;
             return Ok(None);
         }
         let now = self.now();

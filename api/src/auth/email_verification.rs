@@ -109,6 +109,22 @@ impl Auth {
         current: Option<&CurrentSession>,
         context: &RequestContext,
     ) -> Result<VerifiedEmail, AuthError> {
+        let result = self.verify_email_unaudited(token, current, context).await;
+        self.audited(
+            "verify_email",
+            current.map(|c| c.user.id.as_str()),
+            context,
+            result,
+        )
+        .await
+    }
+
+    async fn verify_email_unaudited(
+        &self,
+        token: &str,
+        current: Option<&CurrentSession>,
+        context: &RequestContext,
+    ) -> Result<VerifiedEmail, AuthError> {
         for _ in 0..MAX_ATTEMPTS {
             let (row, purpose) = self
                 .outstanding(

@@ -7,6 +7,7 @@
 //! another request moved one of the streams first.
 
 mod accounts;
+mod audit;
 mod cache;
 mod change_email;
 mod context;

@@ -29,6 +29,19 @@ impl Auth {
         redirect_to: Option<String>,
         context: &RequestContext,
     ) -> Result<(), AuthError> {
+        let result = self
+            .request_password_reset_unaudited(email, redirect_to, context)
+            .await;
+        self.audited("request_password_reset", None, context, result)
+            .await
+    }
+
+    async fn request_password_reset_unaudited(
+        &self,
+        email: &str,
+        redirect_to: Option<String>,
+        context: &RequestContext,
+    ) -> Result<(), AuthError> {
         let settings = self.config().email_and_password;
         if !settings.reset_password_enabled {
             return Err(ErrorCode::RESET_PASSWORD_DISABLED.into());
@@ -70,6 +83,18 @@ impl Auth {
     /// requests with one token exactly one succeeds. A user without a password gets a
     /// credential account.
     pub async fn reset_password(
+        &self,
+        token: &str,
+        new_password: &str,
+        context: &RequestContext,
+    ) -> Result<(), AuthError> {
+        let result = self
+            .reset_password_unaudited(token, new_password, context)
+            .await;
+        self.audited("reset_password", None, context, result).await
+    }
+
+    async fn reset_password_unaudited(
         &self,
         token: &str,
         new_password: &str,

@@ -29,6 +29,15 @@ impl Auth {
         input: SignInEmail,
         context: &RequestContext,
     ) -> Result<(UserRow, NewSession), AuthError> {
+        let result = self.sign_in_email_unaudited(input, context).await;
+        self.audited("sign_in", None, context, result).await
+    }
+
+    async fn sign_in_email_unaudited(
+        &self,
+        input: SignInEmail,
+        context: &RequestContext,
+    ) -> Result<(UserRow, NewSession), AuthError> {
         let settings = self.config().email_and_password;
         if !settings.enabled {
             return Err(ErrorCode::EMAIL_PASSWORD_DISABLED.into());
@@ -43,6 +52,8 @@ impl Auth {
             read::user_with_credential(self.store().db(), email.as_str()).await?
         else {
             self.passwords().verify_dummy(&password).await?;
+            self.record_failure("sign_in", "unknown_email", None, context)
+                .await;
             return Err(ErrorCode::INVALID_EMAIL_OR_PASSWORD.into());
         };
         let verified = match credential.as_ref().and_then(|a| a.password_hash.clone()) {

@@ -39,6 +39,15 @@ impl Auth {
         input: SignUpEmail,
         context: &RequestContext,
     ) -> Result<SignUpOutcome, AuthError> {
+        let result = self.sign_up_email_unaudited(input, context).await;
+        self.audited("sign_up", None, context, result).await
+    }
+
+    async fn sign_up_email_unaudited(
+        &self,
+        input: SignUpEmail,
+        context: &RequestContext,
+    ) -> Result<SignUpOutcome, AuthError> {
         let settings = self.config().email_and_password;
         if !settings.enabled || settings.disable_sign_up {
             return Err(ErrorCode::EMAIL_PASSWORD_SIGN_UP_DISABLED.into());
@@ -71,10 +80,9 @@ impl Auth {
             }
         };
         // A cheap early answer; the unique constraint below is what actually guarantees it.
-        if read::user_by_email(self.store().db(), email.as_str())
-            .await?
-            .is_some()
-        {
+        if let Some(existing) = read::user_by_email(self.store().db(), email.as_str()).await? {
+            self.record_failure("sign_up", "email_taken", Some(&existing.id), context)
+                .await;
             if hide_duplicates {
                 self.passwords_hash(&password).await?;
             }

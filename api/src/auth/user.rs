@@ -40,6 +40,17 @@ impl Auth {
         changes: ProfileChanges,
         context: &RequestContext,
     ) -> Result<UserRow, AuthError> {
+        let result = self.update_user_unaudited(current, changes, context).await;
+        self.audited("update_user", Some(&current.user.id), context, result)
+            .await
+    }
+
+    async fn update_user_unaudited(
+        &self,
+        current: &CurrentSession,
+        changes: ProfileChanges,
+        context: &RequestContext,
+    ) -> Result<UserRow, AuthError> {
         self.before(Action::UpdateUser {
             user_id: &current.user.id,
         })
@@ -88,6 +99,19 @@ impl Auth {
     /// `revoke_other_sessions`, every session (the current one too) ends and a new one is
     /// returned, as Better Auth does.
     pub async fn change_password(
+        &self,
+        current: &CurrentSession,
+        input: ChangePassword,
+        context: &RequestContext,
+    ) -> Result<Option<NewSession>, AuthError> {
+        let result = self
+            .change_password_unaudited(current, input, context)
+            .await;
+        self.audited("change_password", Some(&current.user.id), context, result)
+            .await
+    }
+
+    async fn change_password_unaudited(
         &self,
         current: &CurrentSession,
         input: ChangePassword,
@@ -146,6 +170,20 @@ impl Auth {
     /// Deletes the caller. With a password it must match; without one the session must be
     /// fresh. Every session ends and every account is unlinked in the same append.
     pub async fn delete_user(
+        &self,
+        current: &CurrentSession,
+        password: Option<String>,
+        token: Option<String>,
+        context: &RequestContext,
+    ) -> Result<(), AuthError> {
+        let result = self
+            .delete_user_unaudited(current, password, token, context)
+            .await;
+        self.audited("delete_user", Some(&current.user.id), context, result)
+            .await
+    }
+
+    async fn delete_user_unaudited(
         &self,
         current: &CurrentSession,
         password: Option<String>,
