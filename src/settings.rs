@@ -37,6 +37,8 @@ pub struct Settings {
     /// `emailAndPassword.requireEmailVerification`.
     pub require_email_verification: bool,
     pub mail: crate::mail_settings::MailSettings,
+    /// Administrators: may list everyone's audit trail.
+    pub admin: authlog_api::config::AdminConfig,
 }
 
 impl Default for Settings {
@@ -60,6 +62,7 @@ impl Default for Settings {
             password_hashing: PasswordHashing::default(),
             require_email_verification: false,
             mail: crate::mail_settings::MailSettings::default(),
+            admin: authlog_api::config::AdminConfig::default(),
         }
     }
 }
@@ -93,6 +96,15 @@ struct FileSettings {
     password_reset: crate::mail_settings::PasswordResetFile,
     #[serde(default)]
     change_email: crate::mail_settings::ChangeEmailFile,
+    #[serde(default)]
+    admin: AdminFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminFile {
+    user_ids: Option<Vec<String>>,
+    emails: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -231,6 +243,8 @@ impl Settings {
             &mut self.require_email_verification,
             file.email_and_password.require_email_verification,
         );
+        set(&mut self.admin.user_ids, file.admin.user_ids);
+        set(&mut self.admin.emails, file.admin.emails);
         self.mail.apply_file(
             file.email,
             file.email_verification,
@@ -321,6 +335,17 @@ impl Settings {
             parse(env, "AUTHLOG_REQUIRE_EMAIL_VERIFICATION")?,
         );
         self.mail.apply_env(env)?;
+        let list = |name: &str| {
+            env.get(name).map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+        };
+        set(&mut self.admin.user_ids, list("AUTHLOG_ADMIN_USER_IDS"));
+        set(&mut self.admin.emails, list("AUTHLOG_ADMIN_EMAILS"));
         Ok(())
     }
 
@@ -358,6 +383,7 @@ impl Settings {
         password.reset_password_token_expires_in = self.mail.reset_password_expires_in;
         password.revoke_sessions_on_password_reset = self.mail.revoke_sessions_on_password_reset;
         config.email_verification = self.mail.email_verification;
+        config.admin = self.admin.clone();
         config.change_email = self.mail.change_email;
         config.password_hashing = self.password_hashing;
         Ok(config)

@@ -22,6 +22,7 @@ pub struct AuthConfig {
     pub change_email: ChangeEmailConfig,
     /// Better Auth's `user.deleteUser.enabled` (off by default, as there).
     pub delete_user_enabled: bool,
+    pub admin: AdminConfig,
     /// `advanced.useSecureCookies`; `None` means "when `base_url` is https".
     pub use_secure_cookies: Option<bool>,
     /// `advanced.cookiePrefix`, `better-auth` by default.
@@ -121,6 +122,15 @@ impl Default for EmailVerificationConfig {
     }
 }
 
+/// Who may read everyone's audit trail (Better Auth admin plugin's `adminUserIds`).
+#[derive(Debug, Clone, Default)]
+pub struct AdminConfig {
+    pub user_ids: Vec<String>,
+    /// Users whose email is one of these *and verified* are administrators too: an
+    /// unverified address could have been registered by anyone.
+    pub emails: Vec<String>,
+}
+
 /// Better Auth's `user.changeEmail.*`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ChangeEmailConfig {
@@ -172,6 +182,7 @@ impl AuthConfig {
             email_verification: EmailVerificationConfig::default(),
             change_email: ChangeEmailConfig::default(),
             delete_user_enabled: false,
+            admin: AdminConfig::default(),
             use_secure_cookies: None,
             cookie_prefix: "better-auth".to_owned(),
             password_hashing: PasswordHashing::default(),

@@ -116,6 +116,17 @@ impl Auth {
         Ok(())
     }
 
+    /// Whether `user` is an administrator (configured by id, or by verified email).
+    pub fn is_admin(&self, user: &authlog_projections::read::UserRow) -> bool {
+        let admin = &self.config().admin;
+        admin.user_ids.iter().any(|id| *id == user.id)
+            || (user.email_verified
+                && admin
+                    .emails
+                    .iter()
+                    .any(|email| email.eq_ignore_ascii_case(&user.email)))
+    }
+
     pub fn config(&self) -> &AuthConfig {
         &self.inner.config
     }
