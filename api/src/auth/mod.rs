@@ -12,6 +12,7 @@ mod change_email;
 mod context;
 mod email_verification;
 mod password_reset;
+mod revocations;
 mod session;
 mod sign_in;
 mod sign_up;
@@ -56,6 +57,7 @@ struct Inner {
     clock: Clock,
     cache: cache::SessionCache,
     tokens: TokenKey,
+    revocations: revocations::RevocationSet,
 }
 
 impl std::fmt::Debug for Auth {
@@ -79,6 +81,12 @@ impl Auth {
         let signer = CookieSigner::new(&config.secret);
         let cache =
             cache::SessionCache::new(config.session.cache_ttl, config.session.cache_capacity);
+        let cookie_cache = &config.session.cookie_cache;
+        let revocations = revocations::RevocationSet::new(
+            cookie_cache.enabled,
+            cookie_cache.longest_cookie_lifetime(),
+            cookie_cache.revocation_capacity,
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -88,6 +96,7 @@ impl Auth {
                 clock,
                 cache,
                 tokens,
+                revocations,
             }),
         })
     }
@@ -120,6 +129,25 @@ impl Auth {
         Arc::new(self.inner.passwords.clone())
     }
 
+    /// Takes in events committed by *other* instances (the event fan-out calls this for
+    /// every event it delivers): drops the sessions they changed from the in-process cache
+    /// and records their revocations (`session.revoked`, `user.deleted`) in the set the
+    /// cookie-cache path checks, so a session revoked anywhere stops being answered from its
+    /// `session_data` cookie here as soon as the event arrives, not after `maxAge`.
+    ///
+    /// This process's own commits are handled in `append`; feeding them again is harmless
+    /// (both steps are idempotent), so a subscriber need not filter them out.
+    pub fn note_remote_events(&self, events: &[RecordedEvent]) {
+        self.inner.cache.evict(events);
+        self.inner.revocations.note(events);
+    }
+
+    /// Whether a `session_data` cookie for this session and user must be refused because
+    /// the session was revoked or the user deleted since it could have been issued.
+    pub(crate) fn is_revoked(&self, session_id: &str, user_id: &str) -> bool {
+        self.inner.revocations.is_revoked(session_id, user_id)
+    }
+
     /// Now, to the millisecond (the precision every table stores).
     pub fn now(&self) -> DateTime<Utc> {
         self.inner.clock.now()
@@ -134,6 +162,7 @@ impl Auth {
         match self.inner.store.append(request).await {
             Ok(events) => {
                 self.inner.cache.evict(&events);
+                self.inner.revocations.note(&events);
                 Ok(Some(events))
             }
             Err(AppendError::Conflict { .. }) => Ok(None),
