@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use authlog_api::config::{AuthConfig, CookieCacheStrategy, PasswordHashing, SessionConfig};
+use authlog_api::config::{AuthConfig, PasswordHashing, SessionConfig};
 use serde::Deserialize;
 
 /// Better Auth's built-in development secret; refused in production.
@@ -119,18 +119,7 @@ struct SessionFile {
     disable_refresh: Option<bool>,
     cache_ttl_ms: Option<u64>,
     #[serde(default)]
-    cookie_cache: CookieCacheFile,
-}
-
-/// Better Auth's `session.cookieCache`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CookieCacheFile {
-    enabled: Option<bool>,
-    max_age: Option<u64>,
-    strategy: Option<String>,
-    version: Option<String>,
-    refresh_cache: Option<bool>,
+    cookie_cache: crate::cookie_cache_settings::CookieCacheFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -191,11 +180,7 @@ impl Settings {
             settings.apply_file(file)?;
         }
         settings.apply_env(env)?;
-        // Better Auth reads `maxAge || 300`: zero means the default.
-        let cookie_cache = &mut settings.session.cookie_cache;
-        if cookie_cache.max_age.is_zero() {
-            cookie_cache.max_age = Duration::from_secs(300);
-        }
+        crate::cookie_cache_settings::normalize(&mut settings.session.cookie_cache);
         Ok(settings)
     }
 
@@ -261,17 +246,10 @@ impl Settings {
         set(&mut hashing.parallelism, file.password_hashing.parallelism);
         set(&mut hashing.workers, file.password_hashing.workers);
         set(&mut hashing.queue, file.password_hashing.queue);
-        let cookie_cache = &mut self.session.cookie_cache;
-        let file_cache = file.session.cookie_cache;
-        set(&mut cookie_cache.enabled, file_cache.enabled);
-        set(&mut cookie_cache.max_age, seconds(file_cache.max_age));
-        set(&mut cookie_cache.version, file_cache.version);
-        set(&mut cookie_cache.refresh_cache, file_cache.refresh_cache);
-        if let Some(strategy) = file_cache.strategy {
-            cookie_cache.strategy = strategy
-                .parse()
-                .map_err(|e| anyhow::anyhow!("session.cookie_cache.strategy: {e}"))?;
-        }
+        crate::cookie_cache_settings::apply_file(
+            &mut self.session.cookie_cache,
+            file.session.cookie_cache,
+        )?;
         Ok(())
     }
 
@@ -316,27 +294,7 @@ impl Settings {
         let cache_ttl =
             parse::<u64>(env, "AUTHLOG_SESSION_CACHE_TTL_MS")?.map(Duration::from_millis);
         set(&mut self.session.cache_ttl, cache_ttl);
-        let cookie_cache = &mut self.session.cookie_cache;
-        set(
-            &mut cookie_cache.enabled,
-            parse(env, "AUTHLOG_COOKIE_CACHE_ENABLED")?,
-        );
-        set(
-            &mut cookie_cache.max_age,
-            seconds("AUTHLOG_COOKIE_CACHE_MAX_AGE")?,
-        );
-        set(
-            &mut cookie_cache.strategy,
-            parse::<CookieCacheStrategy>(env, "AUTHLOG_COOKIE_CACHE_STRATEGY")?,
-        );
-        set(
-            &mut cookie_cache.version,
-            env.get("AUTHLOG_COOKIE_CACHE_VERSION"),
-        );
-        set(
-            &mut cookie_cache.refresh_cache,
-            parse(env, "AUTHLOG_COOKIE_CACHE_REFRESH_CACHE")?,
-        );
+        crate::cookie_cache_settings::apply_env(&mut self.session.cookie_cache, env)?;
         set(
             &mut self.min_password_length,
             parse(env, "AUTHLOG_PASSWORD_MIN_LENGTH")?,
@@ -496,41 +454,6 @@ mod tests {
             settings.trusted_origins,
             vec!["https://a.example", "https://b.example"]
         );
-    }
-
-    #[test]
-    fn the_cookie_cache_comes_from_its_own_section_and_the_environment() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("authlog.toml");
-        std::fs::write(
-            &path,
-            "[session.cookie_cache]\nenabled = true\nstrategy = \"jwe\"\nmax_age = 0\nversion = \"7\"\n",
-        )
-        .unwrap();
-        let settings = Settings::load(Some(&path), &Vars(HashMap::new())).unwrap();
-        let cookie_cache = &settings.session.cookie_cache;
-        assert!(cookie_cache.enabled);
-        assert_eq!(cookie_cache.strategy, CookieCacheStrategy::Jwe);
-        assert_eq!(cookie_cache.version, "7");
-        assert_eq!(
-            cookie_cache.max_age,
-            Duration::from_secs(300),
-            "0 means Better Auth's default"
-        );
-        let env = Vars(HashMap::from([
-            ("AUTHLOG_COOKIE_CACHE_STRATEGY", "jwt"),
-            ("AUTHLOG_COOKIE_CACHE_MAX_AGE", "60"),
-            ("AUTHLOG_COOKIE_CACHE_VERSION", "8"),
-        ]));
-        let settings = Settings::load(Some(&path), &env).unwrap();
-        let cookie_cache = &settings.session.cookie_cache;
-        assert_eq!(cookie_cache.strategy, CookieCacheStrategy::Jwt);
-        assert_eq!(cookie_cache.max_age, Duration::from_secs(60));
-        assert_eq!(cookie_cache.version, "8");
-        let off = Settings::load(None, &Vars(HashMap::new())).unwrap();
-        assert!(!off.session.cookie_cache.enabled, "off by default");
-        let bad = Vars(HashMap::from([("AUTHLOG_COOKIE_CACHE_STRATEGY", "jws")]));
-        assert!(Settings::load(Some(&path), &bad).is_err());
     }
 
     #[test]
