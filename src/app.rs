@@ -59,6 +59,12 @@ impl Application {
             .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
         let address = listener.local_addr()?;
         let config = settings.auth_config(address.port(), secret)?;
+        if config.session.cookie_cache.refresh_cache {
+            tracing::warn!(
+                "session.cookie_cache.refresh_cache has no effect: like Better Auth with a \
+                 database, authlog re-issues the cookie cache from the session store instead"
+            );
+        }
         let api_url = format!("{}{}", config.base_url, config.base_path);
         let auth = Auth::new(store, config, clock)
             .await

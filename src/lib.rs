@@ -3,13 +3,14 @@
 //!
 //! Layout:
 //! - [`settings`] - `Settings` from `authlog.toml`, the environment and flags;
-//!   [`mail_settings`] its mail part.
+//!   [`mail_settings`] its mail part, `cookie_cache_settings` its cookie-cache part.
 //! - [`app`] - `Application::build` (database, migrations, event store, service, listener)
 //!   and `run_until_stopped`.
 //! - [`cli`] - the subcommands (`serve`, `migrate`, `secret`, `info`).
 
 pub mod app;
 pub mod cli;
+mod cookie_cache_settings;
 pub mod mail_settings;
 pub mod settings;
 

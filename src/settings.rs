@@ -130,6 +130,8 @@ struct SessionFile {
     fresh_age: Option<u64>,
     disable_refresh: Option<bool>,
     cache_ttl_ms: Option<u64>,
+    #[serde(default)]
+    cookie_cache: crate::cookie_cache_settings::CookieCacheFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -190,6 +192,7 @@ impl Settings {
             settings.apply_file(file)?;
         }
         settings.apply_env(env)?;
+        crate::cookie_cache_settings::normalize(&mut settings.session.cookie_cache);
         Ok(settings)
     }
 
@@ -257,6 +260,10 @@ impl Settings {
         set(&mut hashing.parallelism, file.password_hashing.parallelism);
         set(&mut hashing.workers, file.password_hashing.workers);
         set(&mut hashing.queue, file.password_hashing.queue);
+        crate::cookie_cache_settings::apply_file(
+            &mut self.session.cookie_cache,
+            file.session.cookie_cache,
+        )?;
         Ok(())
     }
 
@@ -301,6 +308,7 @@ impl Settings {
         let cache_ttl =
             parse::<u64>(env, "AUTHLOG_SESSION_CACHE_TTL_MS")?.map(Duration::from_millis);
         set(&mut self.session.cache_ttl, cache_ttl);
+        crate::cookie_cache_settings::apply_env(&mut self.session.cookie_cache, env)?;
         set(
             &mut self.min_password_length,
             parse(env, "AUTHLOG_PASSWORD_MIN_LENGTH")?,
@@ -371,7 +379,7 @@ impl Settings {
                 .trusted_origins
                 .push(format!("http://127.0.0.1:{port}"));
         }
-        config.session = self.session;
+        config.session = self.session.clone();
         config.email_and_password.password.min_length = self.min_password_length;
         config.email_and_password.password.max_length = self.max_password_length;
         config.email_and_password.auto_sign_in = self.auto_sign_in;

@@ -31,7 +31,7 @@ pub struct AuthConfig {
 }
 
 /// Better Auth's `session.*` settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SessionConfig {
     pub expires_in: Duration,
     pub update_age: Duration,
@@ -46,6 +46,8 @@ pub struct SessionConfig {
     pub cache_ttl: Duration,
     /// Sessions kept in memory at most.
     pub cache_capacity: usize,
+    /// Better Auth's `session.cookieCache`: the signed `session_data` cookie.
+    pub cookie_cache: CookieCacheConfig,
 }
 
 impl Default for SessionConfig {
@@ -58,7 +60,91 @@ impl Default for SessionConfig {
             disable_refresh: false,
             cache_ttl: Duration::from_secs(1),
             cache_capacity: 100_000,
+            cookie_cache: CookieCacheConfig::default(),
         }
+    }
+}
+
+/// Better Auth's `session.cookieCache.*` settings (contract 3.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieCacheConfig {
+    /// Off by default, as in Better Auth.
+    pub enabled: bool,
+    /// The cookie's lifetime: how long a client may be answered from it.
+    pub max_age: Duration,
+    pub strategy: CookieCacheStrategy,
+    /// Cookies of any other version are refused and re-issued; bumping it invalidates every
+    /// outstanding cookie while the sessions stay valid.
+    pub version: String,
+    /// Better Auth's `refreshCache`. Better Auth turns it off (with a warning) whenever the
+    /// sessions live in a database, since it is meant for stateless setups; authlog always
+    /// has one, so it is accepted for configuration parity and has no effect.
+    pub refresh_cache: bool,
+    /// Revoked sessions remembered for the cookie-cache check at most. Past that, the cookie
+    /// cache is bypassed until the oldest entries age out (see `auth::revocations`).
+    pub revocation_capacity: usize,
+}
+
+impl Default for CookieCacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            max_age: Duration::from_secs(300),
+            strategy: CookieCacheStrategy::Compact,
+            version: "1".to_owned(),
+            refresh_cache: false,
+            revocation_capacity: 100_000,
+        }
+    }
+}
+
+impl CookieCacheConfig {
+    /// The longest any `session_data` cookie issued under this configuration stays
+    /// acceptable. A "remember me: false" session's cookie has no `Max-Age`, and Better
+    /// Auth then dates it 60 s (compact) or 300 s (jwt, jwe) ahead instead of `max_age`.
+    pub fn longest_cookie_lifetime(&self) -> Duration {
+        let without_max_age = match self.strategy {
+            CookieCacheStrategy::Compact => Duration::from_secs(60),
+            CookieCacheStrategy::Jwt | CookieCacheStrategy::Jwe => Duration::from_secs(300),
+        };
+        self.max_age.max(without_max_age)
+    }
+}
+
+/// How the `session_data` cookie is sealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieCacheStrategy {
+    /// base64url JSON with an HMAC-SHA256 signature (Better Auth's default).
+    Compact,
+    /// An HS256 JWT signed with the secret.
+    Jwt,
+    /// A JWE (`dir`, `A256CBC-HS512`) under a key derived from the secret: the payload is
+    /// not readable by the client.
+    Jwe,
+}
+
+impl std::str::FromStr for CookieCacheStrategy {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "compact" => Ok(Self::Compact),
+            "jwt" => Ok(Self::Jwt),
+            "jwe" => Ok(Self::Jwe),
+            other => Err(format!(
+                "unknown cookie cache strategy {other:?}: use compact, jwt or jwe"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for CookieCacheStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Compact => "compact",
+            Self::Jwt => "jwt",
+            Self::Jwe => "jwe",
+        })
     }
 }
 

@@ -17,13 +17,16 @@ pub(crate) const PASSWORD: &str = "correct-horse-battery";
 pub(crate) struct TestApp {
     pub(crate) origin: String,
     pub(crate) auth: Auth,
-    /// Kept alive for the app's lifetime (a SQLite file lives in its directory).
-    _database: TestDatabase,
-    /// The development mailbox the mail consumer writes to.
+    /// Kept alive for the app's lifetime (a SQLite file lives in its directory), and shared
+    /// with the siblings started on the same database.
+    database: Arc<TestDatabase>,
+    /// The development mailbox the mail consumer writes to (shared with siblings).
     pub(crate) mailbox: std::path::PathBuf,
-    _mail_dir: tempfile::TempDir,
+    mail_dir: Arc<tempfile::TempDir>,
+    /// What the app was started with, for its siblings.
+    settings: Settings,
     http: reqwest::Client,
-    /// Milliseconds added to the wall clock the server reads.
+    /// Milliseconds added to the wall clock the server reads (shared with siblings).
     clock_offset: Arc<AtomicI64>,
 }
 
@@ -59,7 +62,7 @@ async fn build_with(
     configure: impl FnOnce(&mut Settings),
     hooks: Vec<std::sync::Arc<dyn authlog_api::auth::hooks::BeforeHook>>,
 ) -> (TestApp, authlog_bus::in_process::InProcessBus) {
-    let database = TestDatabase::create().await;
+    let database = Arc::new(TestDatabase::create().await);
     let mut settings = Settings {
         port: 0,
         database_url: database.url.clone(),
@@ -79,12 +82,41 @@ async fn build_with(
     let mailbox = mail_dir.path().join("mailbox.jsonl");
     settings.mail.mailbox = Some(mailbox.clone());
     configure(&mut settings);
-    let clock_offset = Arc::new(AtomicI64::new(0));
+    let shared = Shared {
+        database,
+        mailbox,
+        mail_dir: Arc::new(mail_dir),
+        clock_offset: Arc::new(AtomicI64::new(0)),
+    };
+    start(shared, settings, hooks).await
+}
+
+/// What an app shares with its siblings.
+struct Shared {
+    database: Arc<TestDatabase>,
+    mailbox: std::path::PathBuf,
+    mail_dir: Arc<tempfile::TempDir>,
+    clock_offset: Arc<AtomicI64>,
+}
+
+/// Builds and serves an app on the shared database, reading the wall clock plus the shared
+/// offset.
+async fn start(
+    shared: Shared,
+    settings: Settings,
+    hooks: Vec<std::sync::Arc<dyn authlog_api::auth::hooks::BeforeHook>>,
+) -> (TestApp, authlog_bus::in_process::InProcessBus) {
+    let Shared {
+        database,
+        mailbox,
+        mail_dir,
+        clock_offset,
+    } = shared;
     let offset = clock_offset.clone();
     let clock = Clock::from_fn(move || {
         chrono::Utc::now() + chrono::Duration::milliseconds(offset.load(Ordering::SeqCst))
     });
-    let app = Application::build_with_clock(settings, clock)
+    let app = Application::build_with_clock(settings.clone(), clock)
         .await
         .expect("build the app")
         .with_before_hooks(hooks);
@@ -95,9 +127,10 @@ async fn build_with(
     let app = TestApp {
         origin,
         auth,
-        _database: database,
+        database,
         mailbox,
-        _mail_dir: mail_dir,
+        mail_dir,
+        settings,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -139,6 +172,21 @@ impl Answer {
 }
 
 impl TestApp {
+    /// Another instance on the same database and clock, started with this one's settings
+    /// as changed by `configure`: a second server of a deployment, or this one restarted
+    /// with a new configuration.
+    pub(crate) async fn spawn_sibling(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = self.settings.clone();
+        configure(&mut settings);
+        let shared = Shared {
+            database: self.database.clone(),
+            mailbox: self.mailbox.clone(),
+            mail_dir: self.mail_dir.clone(),
+            clock_offset: self.clock_offset.clone(),
+        };
+        start(shared, settings, Vec::new()).await.0
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}/api/auth{path}", self.origin)
     }

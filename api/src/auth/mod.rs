@@ -14,6 +14,7 @@ mod context;
 mod email_verification;
 pub mod hooks;
 mod password_reset;
+mod revocations;
 mod session;
 mod sign_in;
 mod sign_up;
@@ -59,6 +60,7 @@ struct Inner {
     cache: cache::SessionCache,
     tokens: TokenKey,
     before_hooks: Vec<Arc<dyn hooks::BeforeHook>>,
+    revocations: revocations::RevocationSet,
 }
 
 impl std::fmt::Debug for Auth {
@@ -82,6 +84,12 @@ impl Auth {
         let signer = CookieSigner::new(&config.secret);
         let cache =
             cache::SessionCache::new(config.session.cache_ttl, config.session.cache_capacity);
+        let cookie_cache = &config.session.cookie_cache;
+        let revocations = revocations::RevocationSet::new(
+            cookie_cache.enabled,
+            cookie_cache.longest_cookie_lifetime(),
+            cookie_cache.revocation_capacity,
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -92,6 +100,7 @@ impl Auth {
                 cache,
                 tokens,
                 before_hooks: Vec::new(),
+                revocations,
             }),
         })
     }
@@ -119,7 +128,7 @@ impl Auth {
     /// Whether `user` is an administrator (configured by id, or by verified email).
     pub fn is_admin(&self, user: &authlog_projections::read::UserRow) -> bool {
         let admin = &self.config().admin;
-        admin.user_ids.iter().any(|id| *id == user.id)
+        admin.user_ids.contains(&user.id)
             || (user.email_verified
                 && admin
                     .emails
@@ -155,6 +164,25 @@ impl Auth {
         Arc::new(self.inner.passwords.clone())
     }
 
+    /// Takes in events committed by *other* instances (the event fan-out calls this for
+    /// every event it delivers): drops the sessions they changed from the in-process cache
+    /// and records their revocations (`session.revoked`, `user.deleted`) in the set the
+    /// cookie-cache path checks, so a session revoked anywhere stops being answered from its
+    /// `session_data` cookie here as soon as the event arrives, not after `maxAge`.
+    ///
+    /// This process's own commits are handled in `append`; feeding them again is harmless
+    /// (both steps are idempotent), so a subscriber need not filter them out.
+    pub fn note_remote_events(&self, events: &[RecordedEvent]) {
+        self.inner.cache.evict(events);
+        self.inner.revocations.note(events);
+    }
+
+    /// Whether a `session_data` cookie for this session and user must be refused because
+    /// the session was revoked or the user deleted since it could have been issued.
+    pub(crate) fn is_revoked(&self, session_id: &str, user_id: &str) -> bool {
+        self.inner.revocations.is_revoked(session_id, user_id)
+    }
+
     /// Now, to the millisecond (the precision every table stores).
     pub fn now(&self) -> DateTime<Utc> {
         self.inner.clock.now()
@@ -169,6 +197,7 @@ impl Auth {
         match self.inner.store.append(request).await {
             Ok(events) => {
                 self.inner.cache.evict(&events);
+                self.inner.revocations.note(&events);
                 Ok(Some(events))
             }
             Err(AppendError::Conflict { .. }) => Ok(None),

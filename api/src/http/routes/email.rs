@@ -9,10 +9,11 @@ use serde_json::json;
 use crate::auth::{CurrentSession, SessionOptions};
 use crate::error::{AuthError, ErrorCode};
 use crate::http::body::{self, optional, required, Accepts, Kind, Schema, Shape};
-use crate::http::cookies::SessionCookie;
+use crate::http::cookies::{SessionCookie, SetCookies};
 use crate::http::origin::{self, check_callback, Csrf};
 use crate::http::reply::{Failure, Handled, Reply, UserView};
 use crate::http::request::ApiRequest;
+use crate::http::routes::Trust;
 use crate::http::AppState;
 
 const SEND_VERIFICATION: Schema = Schema {
@@ -146,11 +147,31 @@ pub(crate) async fn verify_email(State(state): State<AppState>, request: ApiRequ
         }
         Err(other) => return Err(other.into()),
     };
-    let mut cookies = Vec::new();
+    let mut cookies = SetCookies::default();
     if let Some(new) = &verified.new_session {
-        cookies.extend(state.session_cookies(&new.token, false));
-    } else if let (Some(current), Some(_)) = (&current, &verified.changed_user) {
-        cookies.extend(state.session_cookies(&current.token, current.session.dont_remember));
+        // The cookie cache holds the verified user: read the new session back with it.
+        let options = SessionOptions {
+            disable_refresh: true,
+        };
+        if let Some(signed_in) = state.auth.session(&new.token, options).await? {
+            state.set_session_cookies(
+                &mut cookies,
+                &request.headers,
+                &new.token,
+                &signed_in.session,
+                &signed_in.user,
+                false,
+            );
+        }
+    } else if let (Some(current), Some(user)) = (&current, &verified.changed_user) {
+        state.set_session_cookies(
+            &mut cookies,
+            &request.headers,
+            &current.token,
+            &current.session,
+            user,
+            current.session.dont_remember,
+        );
     }
     let reply = match callback {
         Some(url) => redirect(url),
@@ -233,18 +254,24 @@ pub(crate) async fn change_email(State(state): State<AppState>, request: ApiRequ
         &state.trusted,
         ErrorCode::INVALID_CALLBACK_URL,
     )?;
-    let current = state.require_session(&request).await?;
+    let mut caller = state.require_session(&request, Trust::Store).await?;
     let new_email = body::string(&body, "newEmail").unwrap_or_default();
     let changed = state
         .auth
-        .change_email(&current, &new_email, callback, &request.context())
+        .change_email(&caller.current, &new_email, callback, &request.context())
         .await?;
-    let cookies = if changed.is_some() {
-        state.session_cookies(&current.token, current.session.dont_remember)
-    } else {
-        state.refreshed_cookies(&current)
-    };
-    Ok(Reply::json(json!({ "status": true })).with_cookies(cookies))
+    if let Some(user) = &changed {
+        let current = &caller.current;
+        state.set_session_cookies(
+            &mut caller.cookies,
+            &request.headers,
+            &current.token,
+            &current.session,
+            user,
+            current.session.dont_remember,
+        );
+    }
+    Ok(Reply::json(json!({ "status": true })).with_cookies(caller.cookies))
 }
 
 #[cfg(test)]
