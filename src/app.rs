@@ -5,12 +5,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use authlog_api::auth::hooks::BeforeHook;
 use authlog_api::auth::Clock;
 use authlog_api::Auth;
 use authlog_bus::consumer::Consumer;
+use authlog_bus::email::mailbox::Mailbox;
+use authlog_bus::email::smtp::Smtp;
+use authlog_bus::email::{EmailConsumer, MailSettings, Mailer};
 use authlog_bus::fanout::{self, BusMode};
 use authlog_bus::in_process::InProcessBus;
 use authlog_eventstore::db::PoolSettings;
+use authlog_eventstore::tokens::TokenKey;
 use authlog_eventstore::{migrate, Db, EventStore, Upcasters};
 use base64::Engine;
 use tokio::net::TcpListener;
@@ -24,6 +29,7 @@ pub struct Application {
     auth: Auth,
     bus: InProcessBus,
     bus_mode: BusMode,
+    /// The durable consumers (mail, ...) that run beside the server.
     consumers: Vec<Arc<dyn Consumer>>,
 }
 
@@ -55,7 +61,17 @@ impl Application {
             .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
         let address = listener.local_addr()?;
         let config = settings.auth_config(address.port(), secret)?;
-        let auth = Auth::new(store, config, clock).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if config.session.cookie_cache.refresh_cache {
+            tracing::warn!(
+                "session.cookie_cache.refresh_cache has no effect: like Better Auth with a \
+                 database, authlog re-issues the cookie cache from the session store instead"
+            );
+        }
+        let api_url = format!("{}{}", config.base_url, config.base_path);
+        let auth = Auth::new(store, config, clock)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let email = email_consumer(&settings, auth.store(), api_url).await?;
         let bus = InProcessBus::new(1024);
         let bus_mode = match nats {
             Some(nats) => BusMode::Nats(nats),
@@ -67,7 +83,7 @@ impl Application {
             auth,
             bus,
             bus_mode,
-            consumers: Vec::new(),
+            consumers: vec![email],
         })
     }
 
@@ -83,6 +99,12 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.address.port()
+    }
+
+    /// Adds before hooks that can veto actions (see `authlog_api::auth::hooks`).
+    pub fn with_before_hooks(mut self, hooks: Vec<Arc<dyn BeforeHook>>) -> Self {
+        self.auth = self.auth.with_before_hooks(hooks);
+        self
     }
 
     /// The in-process service (Better Auth's `auth.api`).
@@ -125,6 +147,37 @@ impl Application {
         self.auth.store().db().close().await;
         served
     }
+}
+
+/// The mail consumer: SMTP when a host is configured, else the development mailbox.
+async fn email_consumer(
+    settings: &Settings,
+    store: &EventStore,
+    api_url: String,
+) -> anyhow::Result<Arc<dyn Consumer>> {
+    let mail = &settings.mail;
+    let mailer: Arc<dyn Mailer> = match mail.smtp() {
+        Some(smtp) => {
+            tracing::info!(host = %smtp.host, port = smtp.port, "mail goes out through SMTP");
+            Arc::new(Smtp::new(&smtp).map_err(|e| anyhow::anyhow!(e))?)
+        }
+        None => {
+            let path = mail.mailbox_path(&settings.database_url);
+            tracing::info!(mailbox = %path.display(), "mail goes to the development mailbox");
+            Arc::new(
+                Mailbox::open(&path)
+                    .with_context(|| format!("opening the mailbox {}", path.display()))?,
+            )
+        }
+    };
+    let tokens = TokenKey::load_or_create(store.db())
+        .await
+        .context("loading the token key")?;
+    let settings = MailSettings {
+        app_name: mail.app_name.clone(),
+        api_url,
+    };
+    Ok(Arc::new(EmailConsumer::new(settings, tokens, mailer)))
 }
 
 /// Opens the database and applies pending migrations.

@@ -90,9 +90,21 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         base_url = %config.base_url,
         base_path = %config.base_path,
         database = %database,
+        cookie_cache = %cookie_cache_summary(&config.session.cookie_cache),
         "authlog is listening"
     );
     application.run_until_stopped(shutdown_signal()).await
+}
+
+fn cookie_cache_summary(cookie_cache: &authlog_api::config::CookieCacheConfig) -> String {
+    if cookie_cache.enabled {
+        format!(
+            "{} (version {:?})",
+            cookie_cache.strategy, cookie_cache.version
+        )
+    } else {
+        "off".to_owned()
+    }
 }
 
 async fn info(settings: Settings) -> anyhow::Result<()> {
@@ -123,6 +135,17 @@ async fn info(settings: Settings) -> anyhow::Result<()> {
                 settings.nats_stream.name,
                 settings.nats_stream.all_subjects()
             ),
+        }
+        let cookie_cache = &settings.session.cookie_cache;
+        if cookie_cache.enabled {
+            println!(
+                "cookie cache:  {}, max age {} s, version {:?}",
+                cookie_cache.strategy,
+                cookie_cache.max_age.as_secs(),
+                cookie_cache.version
+            );
+        } else {
+            println!("cookie cache:  off");
         }
         println!(
             "secret:        {}",

@@ -2,13 +2,18 @@
 //! tests start the real server in-process on a random port.
 //!
 //! Layout:
-//! - [`settings`] - `Settings` from `authlog.toml`, the environment and flags.
+//! - [`settings`] - `Settings` from `authlog.toml`, the environment and flags;
+//!   [`mail_settings`] its mail part, `cookie_cache_settings` its cookie-cache part,
+//!   `bus_settings` its `[bus]` part (NATS).
 //! - [`app`] - `Application::build` (database, migrations, event store, service, listener)
 //!   and `run_until_stopped`.
 //! - [`cli`] - the subcommands (`serve`, `migrate`, `secret`, `info`).
 
 pub mod app;
+mod bus_settings;
 pub mod cli;
+mod cookie_cache_settings;
+pub mod mail_settings;
 pub mod settings;
 
 pub use app::Application;

@@ -3,8 +3,6 @@
 //! Better Auth's own variables are honoured (`BETTER_AUTH_SECRET`, `BETTER_AUTH_URL`,
 //! `BETTER_AUTH_TRUSTED_ORIGINS`), `DATABASE_URL` too; everything else is `AUTHLOG_*`.
 
-mod bus;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -40,6 +38,11 @@ pub struct Settings {
     /// `None`: the embedded in-process bus. See [`Settings::nats_config`].
     pub nats_url: Option<String>,
     pub nats_stream: StreamConfig,
+    /// `emailAndPassword.requireEmailVerification`.
+    pub require_email_verification: bool,
+    pub mail: crate::mail_settings::MailSettings,
+    /// Administrators: may list everyone's audit trail.
+    pub admin: authlog_api::config::AdminConfig,
 }
 
 impl Default for Settings {
@@ -63,6 +66,9 @@ impl Default for Settings {
             password_hashing: PasswordHashing::default(),
             nats_url: None,
             nats_stream: StreamConfig::default(),
+            require_email_verification: false,
+            mail: crate::mail_settings::MailSettings::default(),
+            admin: authlog_api::config::AdminConfig::default(),
         }
     }
 }
@@ -89,7 +95,24 @@ struct FileSettings {
     #[serde(default)]
     password_hashing: HashingFile,
     #[serde(default)]
-    bus: bus::BusFile,
+    bus: crate::bus_settings::BusFile,
+    #[serde(default)]
+    email: crate::mail_settings::EmailFile,
+    #[serde(default)]
+    email_verification: crate::mail_settings::EmailVerificationFile,
+    #[serde(default)]
+    password_reset: crate::mail_settings::PasswordResetFile,
+    #[serde(default)]
+    change_email: crate::mail_settings::ChangeEmailFile,
+    #[serde(default)]
+    admin: AdminFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminFile {
+    user_ids: Option<Vec<String>>,
+    emails: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -115,6 +138,8 @@ struct SessionFile {
     fresh_age: Option<u64>,
     disable_refresh: Option<bool>,
     cache_ttl_ms: Option<u64>,
+    #[serde(default)]
+    cookie_cache: crate::cookie_cache_settings::CookieCacheFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,6 +149,7 @@ struct EmailPasswordFile {
     max_password_length: Option<usize>,
     auto_sign_in: Option<bool>,
     disable_sign_up: Option<bool>,
+    require_email_verification: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -171,13 +197,14 @@ impl Settings {
                 .with_context(|| format!("reading {}", path.display()))?;
             let file: FileSettings =
                 toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-            settings.apply_file(file);
+            settings.apply_file(file)?;
         }
         settings.apply_env(env)?;
+        crate::cookie_cache_settings::normalize(&mut settings.session.cookie_cache);
         Ok(settings)
     }
 
-    fn apply_file(&mut self, file: FileSettings) {
+    fn apply_file(&mut self, file: FileSettings) -> anyhow::Result<()> {
         set(&mut self.secret, file.secret.map(Some));
         set(&mut self.base_url, file.base_url.map(Some));
         set(&mut self.base_path, file.base_path);
@@ -223,13 +250,30 @@ impl Settings {
             file.email_and_password.disable_sign_up,
         );
         set(&mut self.delete_user_enabled, file.user.delete_enabled);
+        set(
+            &mut self.require_email_verification,
+            file.email_and_password.require_email_verification,
+        );
+        set(&mut self.admin.user_ids, file.admin.user_ids);
+        set(&mut self.admin.emails, file.admin.emails);
+        self.mail.apply_file(
+            file.email,
+            file.email_verification,
+            file.password_reset,
+            file.change_email,
+        )?;
         let hashing = &mut self.password_hashing;
         set(&mut hashing.memory_kib, file.password_hashing.memory_kib);
         set(&mut hashing.iterations, file.password_hashing.iterations);
         set(&mut hashing.parallelism, file.password_hashing.parallelism);
         set(&mut hashing.workers, file.password_hashing.workers);
         set(&mut hashing.queue, file.password_hashing.queue);
-        bus::apply_file(self, file.bus);
+        crate::bus_settings::apply_file(self, file.bus);
+        crate::cookie_cache_settings::apply_file(
+            &mut self.session.cookie_cache,
+            file.session.cookie_cache,
+        )?;
+        Ok(())
     }
 
     fn apply_env(&mut self, env: &dyn Environment) -> anyhow::Result<()> {
@@ -273,6 +317,7 @@ impl Settings {
         let cache_ttl =
             parse::<u64>(env, "AUTHLOG_SESSION_CACHE_TTL_MS")?.map(Duration::from_millis);
         set(&mut self.session.cache_ttl, cache_ttl);
+        crate::cookie_cache_settings::apply_env(&mut self.session.cookie_cache, env)?;
         set(
             &mut self.min_password_length,
             parse(env, "AUTHLOG_PASSWORD_MIN_LENGTH")?,
@@ -302,7 +347,23 @@ impl Settings {
             &mut self.password_hashing.iterations,
             parse(env, "AUTHLOG_HASH_ITERATIONS")?,
         );
-        bus::apply_env(self, env)?;
+        set(
+            &mut self.require_email_verification,
+            parse(env, "AUTHLOG_REQUIRE_EMAIL_VERIFICATION")?,
+        );
+        self.mail.apply_env(env)?;
+        let list = |name: &str| {
+            env.get(name).map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+        };
+        set(&mut self.admin.user_ids, list("AUTHLOG_ADMIN_USER_IDS"));
+        set(&mut self.admin.emails, list("AUTHLOG_ADMIN_EMAILS"));
+        crate::bus_settings::apply_env(self, env)?;
         Ok(())
     }
 
@@ -328,12 +389,20 @@ impl Settings {
                 .trusted_origins
                 .push(format!("http://127.0.0.1:{port}"));
         }
-        config.session = self.session;
+        config.session = self.session.clone();
         config.email_and_password.password.min_length = self.min_password_length;
         config.email_and_password.password.max_length = self.max_password_length;
         config.email_and_password.auto_sign_in = self.auto_sign_in;
         config.email_and_password.disable_sign_up = self.disable_sign_up;
         config.delete_user_enabled = self.delete_user_enabled;
+        let password = &mut config.email_and_password;
+        password.require_email_verification = self.require_email_verification;
+        password.reset_password_enabled = self.mail.reset_password_enabled;
+        password.reset_password_token_expires_in = self.mail.reset_password_expires_in;
+        password.revoke_sessions_on_password_reset = self.mail.revoke_sessions_on_password_reset;
+        config.email_verification = self.mail.email_verification;
+        config.admin = self.admin.clone();
+        config.change_email = self.mail.change_email;
         config.password_hashing = self.password_hashing;
         Ok(config)
     }
@@ -358,13 +427,16 @@ impl Settings {
     }
 }
 
-fn set<T>(slot: &mut T, value: Option<T>) {
+pub(crate) fn set<T>(slot: &mut T, value: Option<T>) {
     if let Some(value) = value {
         *slot = value;
     }
 }
 
-fn parse<T: std::str::FromStr>(env: &dyn Environment, name: &str) -> anyhow::Result<Option<T>>
+pub(crate) fn parse<T: std::str::FromStr>(
+    env: &dyn Environment,
+    name: &str,
+) -> anyhow::Result<Option<T>>
 where
     T::Err: std::fmt::Display,
 {

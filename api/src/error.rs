@@ -66,23 +66,41 @@ error_codes! {
     INVALID_ORIGIN => FORBIDDEN, "Invalid origin";
     MISSING_OR_NULL_ORIGIN => FORBIDDEN, "Missing or null Origin";
     INVALID_CALLBACK_URL => FORBIDDEN, "Invalid callbackURL";
+    INVALID_REDIRECT_URL => FORBIDDEN, "Invalid redirectURL";
     CROSS_SITE_NAVIGATION_LOGIN_BLOCKED => FORBIDDEN, "Cross-site navigation login blocked. This request appears to be a CSRF attack.";
     METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED => METHOD_NOT_ALLOWED, "POST method requires deferSessionRefresh to be enabled in session config";
     TOO_MANY_REQUESTS => TOO_MANY_REQUESTS, "Too many requests. Please try again later.";
+    EMAIL_NOT_VERIFIED => FORBIDDEN, "Email not verified";
+    VERIFICATION_EMAIL_NOT_ENABLED => BAD_REQUEST, "Verification email isn't enabled";
+    EMAIL_ALREADY_VERIFIED => BAD_REQUEST, "Email is already verified";
+    EMAIL_MISMATCH => BAD_REQUEST, "Email mismatch";
+    TOKEN_EXPIRED => UNAUTHORIZED, "Token expired";
+    INVALID_USER => UNAUTHORIZED, "Invalid user";
+    RESET_PASSWORD_DISABLED => BAD_REQUEST, "Reset password isn't enabled";
+    CHANGE_EMAIL_DISABLED => BAD_REQUEST, "Change email is disabled";
 }
 
 /// An error as Better Auth reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthError {
-    /// `{"message","code"}` with the code's status.
+    /// `{"message","code"}`. The status is the code's unless an endpoint says otherwise
+    /// (Better Auth answers `INVALID_TOKEN` with 400, 401 or 404 depending on where).
     Api {
         code: ErrorCode,
         message: Cow<'static, str>,
+        status: StatusCode,
     },
     /// `{"message"}` alone: Better Auth has a few errors without a code
     /// (e.g. "No fields to update").
     MessageOnly {
         status: StatusCode,
+        message: Cow<'static, str>,
+    },
+    /// `{"message","code"}` with a code of the application's own, e.g. from a before hook
+    /// (`EMAIL_DOMAIN_BLOCKED`).
+    Custom {
+        status: StatusCode,
+        code: Cow<'static, str>,
         message: Cow<'static, str>,
     },
     /// An empty body with this status (e.g. 404 from a disabled endpoint).
@@ -99,6 +117,7 @@ impl AuthError {
         Self::Api {
             code,
             message: Cow::Borrowed(code.message()),
+            status: code.status(),
         }
     }
 
@@ -106,6 +125,19 @@ impl AuthError {
         Self::Api {
             code,
             message: message.into(),
+            status: code.status(),
+        }
+    }
+
+    /// The same error answered with another status.
+    pub fn with_status(self, new_status: StatusCode) -> Self {
+        match self {
+            Self::Api { code, message, .. } => Self::Api {
+                code,
+                message,
+                status: new_status,
+            },
+            other => other,
         }
     }
 
@@ -122,8 +154,10 @@ impl AuthError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Api { code, .. } => code.status(),
-            Self::MessageOnly { status, .. } | Self::Empty(status) => *status,
+            Self::Api { status, .. } => *status,
+            Self::MessageOnly { status, .. }
+            | Self::Custom { status, .. }
+            | Self::Empty(status) => *status,
             Self::Saturated { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -141,8 +175,9 @@ impl AuthError {
 impl std::fmt::Display for AuthError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Api { code, message } => write!(f, "{}: {message}", code.as_str()),
+            Self::Api { code, message, .. } => write!(f, "{}: {message}", code.as_str()),
             Self::MessageOnly { message, .. } => f.write_str(message),
+            Self::Custom { code, message, .. } => write!(f, "{code}: {message}"),
             Self::Empty(status) => write!(f, "{status}"),
             Self::Saturated { .. } => f.write_str("password hashing saturated"),
             Self::Internal(cause) => write!(f, "internal error: {cause}"),

@@ -9,6 +9,7 @@
 //! - [`publisher`] - the loop that reads, publishes and checkpoints.
 //! - [`checkpoint`] - where a reader of the log has got to, stored beside the log.
 //! - [`consumer`] - durable consumers with deduplication on the event id.
+//! - [`email`] - the email consumer and its transports (SMTP, development mailbox).
 //! - [`envelope`] - the versioned JSON envelope events travel in to other services.
 //! - [`redaction`] - which payload fields are published, per event type (no secrets).
 //! - [`nats`] - the JetStream sink, durable pull consumers and the ephemeral subscription
@@ -21,6 +22,7 @@
 
 pub mod checkpoint;
 pub mod consumer;
+pub mod email;
 pub mod envelope;
 pub mod fanout;
 pub mod in_process;

@@ -3,7 +3,7 @@
 //!
 //! Layout:
 //! - [`values`] - value types parsed at the edge (`Email`, `Password`, `Name`, ids, hashes).
-//! - [`user`], [`session`], [`account`]: one folder per aggregate, each with its commands,
+//! - [`user`], [`session`], [`account`], [`verification`], [`attempt`] - one module per aggregate, each with its commands,
 //!   events, errors and given/when/then tests.
 //! - [`services`] - the traits aggregates call for work they must not do themselves.
 //! - [`uniqueness`] - the unique claims (e.g. one user per email) that events imply.
@@ -13,11 +13,13 @@
 //! random numbers: time, ids and hashing come in through commands or [`services`].
 
 pub mod account;
+pub mod attempt;
 pub mod event;
 pub mod services;
 pub mod session;
 pub mod uniqueness;
 pub mod user;
 pub mod values;
+pub mod verification;
 
 pub use event::StoredEvent;

@@ -8,6 +8,7 @@ use std::path::Path;
 use authlog_domain::account::AccountEvent;
 use authlog_domain::session::SessionEvent;
 use authlog_domain::user::UserEvent;
+use authlog_domain::verification::VerificationEvent;
 use authlog_domain::StoredEvent;
 
 /// Every event type the domain writes today, with its current version.
@@ -16,12 +17,18 @@ const CURRENT: &[(&str, i32)] = &[
     ("user.profile_updated", 1),
     ("user.deleted", 1),
     ("user.sign_in_failed", 1),
+    ("user.email_verified", 1),
+    ("user.email_changed", 1),
     ("session.created", 1),
     ("session.refreshed", 1),
     ("session.revoked", 1),
     ("account.linked", 1),
     ("account.password_changed", 1),
+    ("account.password_reset", 1),
     ("account.unlinked", 1),
+    ("verification.issued", 1),
+    ("verification.consumed", 1),
+    ("attempt.failed", 1),
 ];
 
 fn decode(event_type: &str, payload: serde_json::Value) -> Result<(String, i32), String> {
@@ -39,6 +46,17 @@ fn decode(event_type: &str, payload: serde_json::Value) -> Result<(String, i32),
         Some("account") => {
             let event = AccountEvent::from_stored(event_type, payload.clone())
                 .map_err(|e| e.to_string())?;
+            (event.to_payload(), event.event_version())
+        }
+        Some("verification") => {
+            let event = VerificationEvent::from_stored(event_type, payload.clone())
+                .map_err(|e| e.to_string())?;
+            (event.to_payload(), event.event_version())
+        }
+        Some("attempt") => {
+            let event =
+                authlog_domain::attempt::AttemptEvent::from_stored(event_type, payload.clone())
+                    .map_err(|e| e.to_string())?;
             (event.to_payload(), event.event_version())
         }
         _ => return Err(format!("unknown aggregate in {event_type}")),

@@ -8,6 +8,7 @@
 //!   with the metadata every event carries.
 //! - [`store`] - `EventStore`: append with expected versions, unique constraints and inline
 //!   projections in one transaction; stream loads; the safe cursor over the whole log.
+//! - [`tokens`] - the tokens mailed to users, derived from their verification id.
 //! - [`unique`] - HMAC of unique values under a key kept in the `keys` table.
 //! - [`upcast`] - upcasters from older event versions to the current one.
 //!
@@ -19,6 +20,7 @@ pub mod db;
 pub mod event;
 pub mod migrate;
 pub mod store;
+pub mod tokens;
 pub mod unique;
 pub mod upcast;
 

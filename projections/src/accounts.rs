@@ -67,7 +67,8 @@ impl Projection for Accounts {
                     .await?;
                 });
             }
-            AccountEvent::PasswordChanged { password_hash } => {
+            AccountEvent::PasswordChanged { password_hash }
+            | AccountEvent::PasswordReset { password_hash } => {
                 with_tx!(tx, |conn| {
                     sqlx::query(
                         "UPDATE accounts SET password_hash = $2, updated_at = $3, version = $4 WHERE id = $1",

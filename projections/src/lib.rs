@@ -2,8 +2,8 @@
 //!
 //! Layout:
 //! - [`Projection`] - the trait every projection implements (name, version, tables, apply).
-//! - [`users`], [`sessions`], [`accounts`]: the inline projections the auth hot path reads,
-//!   run inside the append transaction; [`inline`] lists them for the event store.
+//! - [`users`], [`sessions`], [`accounts`], [`verifications`] - the inline projections the hot
+//!   path reads, run inside the append transaction; [`inline`] lists them for the event store.
 //! - [`read`] - the queries the application runs against those tables.
 //! - [`rebuild`] - replays the log into a projection's tables and snapshots tables for
 //!   comparison.
@@ -13,6 +13,7 @@ pub mod read;
 pub mod rebuild;
 pub mod sessions;
 pub mod users;
+pub mod verifications;
 
 use std::sync::Arc;
 
@@ -59,6 +60,7 @@ pub fn core() -> Vec<Arc<dyn Projection>> {
         Arc::new(users::Users),
         Arc::new(sessions::Sessions),
         Arc::new(accounts::Accounts),
+        Arc::new(verifications::Verifications),
     ]
 }
 

@@ -240,3 +240,50 @@ pub async fn user_with_credential(
         }
     }))
 }
+
+/// A row of `verifications`: an outstanding token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerificationRow {
+    pub id: String,
+    pub purpose: String,
+    pub user_id: String,
+    pub email: String,
+    pub new_email: Option<String>,
+    pub token_hash: String,
+    pub expires_at: DateTime<Utc>,
+    pub callback_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+/// The outstanding verification with this token hash.
+pub async fn verification_by_token_hash(
+    db: &Db,
+    token_hash: &str,
+) -> Result<Option<VerificationRow>, sqlx::Error> {
+    Ok(with_reader!(db, |pool| {
+        let row = sqlx::query(
+            "SELECT id, purpose, user_id, email, new_email, token_hash, expires_at, callback_url,
+                    created_at, version
+             FROM verifications WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(pool)
+        .await?;
+        match row {
+            Some(row) => Some(VerificationRow {
+                id: row.try_get("id")?,
+                purpose: row.try_get("purpose")?,
+                user_id: row.try_get("user_id")?,
+                email: row.try_get("email")?,
+                new_email: row.try_get("new_email")?,
+                token_hash: row.try_get("token_hash")?,
+                expires_at: from_millis(row.try_get("expires_at")?),
+                callback_url: row.try_get("callback_url")?,
+                created_at: from_millis(row.try_get("created_at")?),
+                version: row.try_get("version")?,
+            }),
+            None => None,
+        }
+    }))
+}

@@ -93,6 +93,38 @@ impl Projection for Users {
                         .await?;
                 });
             }
+            UserEvent::EmailVerified { .. } => {
+                with_tx!(tx, |conn| {
+                    sqlx::query(
+                        "UPDATE users SET email_verified = $2, updated_at = $3, version = $4 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(true)
+                    .bind(at)
+                    .bind(event.version)
+                    .execute(&mut *conn)
+                    .await?;
+                });
+            }
+            UserEvent::EmailChanged {
+                new_email,
+                email_verified,
+                ..
+            } => {
+                with_tx!(tx, |conn| {
+                    sqlx::query(
+                        "UPDATE users SET email = $2, email_verified = $3, updated_at = $4, version = $5
+                         WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(new_email.as_str())
+                    .bind(email_verified)
+                    .bind(at)
+                    .bind(event.version)
+                    .execute(&mut *conn)
+                    .await?;
+                });
+            }
             UserEvent::SignInFailed { .. } => {
                 // Nothing visible changes, but the row tracks the stream version so the next
                 // command on this user can append without folding the stream.

@@ -17,10 +17,16 @@ pub(crate) const PASSWORD: &str = "correct-horse-battery";
 pub(crate) struct TestApp {
     pub(crate) origin: String,
     pub(crate) auth: Auth,
-    /// Kept alive for the app's lifetime (a SQLite file lives in its directory).
-    _database: TestDatabase,
+    /// Kept alive for the app's lifetime (a SQLite file lives in its directory), and shared
+    /// with the siblings started on the same database.
+    database: Arc<TestDatabase>,
+    /// The development mailbox the mail consumer writes to (shared with siblings).
+    pub(crate) mailbox: std::path::PathBuf,
+    mail_dir: Arc<tempfile::TempDir>,
+    /// What the app was started with, for its siblings.
+    settings: Settings,
     http: reqwest::Client,
-    /// Milliseconds added to the wall clock the server reads.
+    /// Milliseconds added to the wall clock the server reads (shared with siblings).
     clock_offset: Arc<AtomicI64>,
 }
 
@@ -39,10 +45,24 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> Tes
     build(configure).await.0
 }
 
+/// With before hooks installed.
+pub(crate) async fn spawn_app_with_hooks(
+    hooks: Vec<std::sync::Arc<dyn authlog_api::auth::hooks::BeforeHook>>,
+) -> TestApp {
+    build_with(|_| {}, hooks).await.0
+}
+
 async fn build(
     configure: impl FnOnce(&mut Settings),
 ) -> (TestApp, authlog_bus::in_process::InProcessBus) {
-    let database = TestDatabase::create().await;
+    build_with(configure, Vec::new()).await
+}
+
+async fn build_with(
+    configure: impl FnOnce(&mut Settings),
+    hooks: Vec<std::sync::Arc<dyn authlog_api::auth::hooks::BeforeHook>>,
+) -> (TestApp, authlog_bus::in_process::InProcessBus) {
+    let database = Arc::new(TestDatabase::create().await);
     let mut settings = Settings {
         port: 0,
         database_url: database.url.clone(),
@@ -58,15 +78,48 @@ async fn build(
         },
         ..Settings::default()
     };
+    let mail_dir = tempfile::tempdir().expect("mailbox directory");
+    let mailbox = mail_dir.path().join("mailbox.jsonl");
+    settings.mail.mailbox = Some(mailbox.clone());
     configure(&mut settings);
-    let clock_offset = Arc::new(AtomicI64::new(0));
+    let shared = Shared {
+        database,
+        mailbox,
+        mail_dir: Arc::new(mail_dir),
+        clock_offset: Arc::new(AtomicI64::new(0)),
+    };
+    start(shared, settings, hooks).await
+}
+
+/// What an app shares with its siblings.
+struct Shared {
+    database: Arc<TestDatabase>,
+    mailbox: std::path::PathBuf,
+    mail_dir: Arc<tempfile::TempDir>,
+    clock_offset: Arc<AtomicI64>,
+}
+
+/// Builds and serves an app on the shared database, reading the wall clock plus the shared
+/// offset.
+async fn start(
+    shared: Shared,
+    settings: Settings,
+    hooks: Vec<std::sync::Arc<dyn authlog_api::auth::hooks::BeforeHook>>,
+) -> (TestApp, authlog_bus::in_process::InProcessBus) {
+    let Shared {
+        database,
+        mailbox,
+        mail_dir,
+        clock_offset,
+    } = shared;
     let offset = clock_offset.clone();
     let clock = Clock::from_fn(move || {
         chrono::Utc::now() + chrono::Duration::milliseconds(offset.load(Ordering::SeqCst))
     });
-    let app = Application::build_with_clock(settings, clock)
+    let app = Application::build_with_clock(settings.clone(), clock)
         .await
-        .expect("build the app");
+        .expect("build the app")
+        .with_before_hooks(hooks);
     let origin = format!("http://127.0.0.1:{}", app.port());
     let auth = app.auth().clone();
     let bus = app.bus().clone();
@@ -74,7 +127,10 @@ async fn build(
     let app = TestApp {
         origin,
         auth,
-        _database: database,
+        database,
+        mailbox,
+        mail_dir,
+        settings,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -116,6 +172,21 @@ impl Answer {
 }
 
 impl TestApp {
+    /// Another instance on the same database and clock, started with this one's settings
+    /// as changed by `configure`: a second server of a deployment, or this one restarted
+    /// with a new configuration.
+    pub(crate) async fn spawn_sibling(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = self.settings.clone();
+        configure(&mut settings);
+        let shared = Shared {
+            database: self.database.clone(),
+            mailbox: self.mailbox.clone(),
+            mail_dir: self.mail_dir.clone(),
+            clock_offset: self.clock_offset.clone(),
+        };
+        start(shared, settings, Vec::new()).await.0
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}/api/auth{path}", self.origin)
     }
@@ -260,4 +331,40 @@ pub(crate) fn cookie_header(answer: &Answer) -> String {
         .map(|(n, v)| format!("{n}={v}"))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+impl TestApp {
+    /// Waits for the mail of `kind` to `to` (the newest when there are several) in the
+    /// development mailbox; mail is sent by a consumer shortly after the request commits.
+    pub(crate) async fn mail(&self, kind: &str, to: &str) -> Value {
+        self.mails(kind, to, 1).await.pop().unwrap()
+    }
+
+    /// Waits until at least `count` mails of `kind` to `to` are in the mailbox.
+    pub(crate) async fn mails(&self, kind: &str, to: &str, count: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(&self.mailbox).unwrap_or_default();
+            let found: Vec<Value> = text
+                .lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .filter(|mail| mail["kind"] == kind && mail["to"] == to)
+                .collect();
+            if found.len() >= count {
+                return found;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {kind} mail to {to}; mailbox:\n{text}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The path and query of a mailed link, to request it from this server.
+    pub(crate) fn link_path(&self, url: &str) -> String {
+        url.split_once("/api/auth")
+            .map(|(_, rest)| rest.to_owned())
+            .expect("a link to this server")
+    }
 }

@@ -97,7 +97,26 @@ async fn workload(app: &crate::helpers::TestApp) {
     app.advance(chrono::Duration::days(2));
     app.get("/get-session", Some(&alice.cookie)).await; // a refresh
     app.post("/sign-out", json!({}), Some(&alice.cookie)).await;
-    app.sign_up().await;
+    let dave = app.sign_up().await;
+    // One reset token used, one left outstanding.
+    app.post("/request-password-reset", json!({"email": bob.email}), None)
+        .await;
+    let token = app.mail("reset-password", &bob.email).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        "/reset-password",
+        json!({"newPassword": "reset-password-1", "token": token}),
+        None,
+    )
+    .await;
+    app.post(
+        "/request-password-reset",
+        json!({"email": dave.email}),
+        None,
+    )
+    .await;
 }
 
 /// Dropping the projections and replaying the log gives the same rows, on either backend.

@@ -10,7 +10,15 @@ mod sign;
 mod sessions;
 // update-user, change-password, delete-user, list-accounts.
 mod user;
+// Email verification, password reset and email change, through the development mailbox.
+mod email;
+// Before hooks that veto actions.
+mod hooks;
 // Routing, content types, origins, error bodies.
 mod http;
+// The session_data cookie cache: strategies, hits, refusals, chunking, version bumps.
+mod cookie_cache;
+// The revocation set the cookie-cache path checks, here and on other instances.
+mod revocation;
 // Guarantees of the log: concurrency, rebuilt projections, no raw secrets at rest.
 mod log;

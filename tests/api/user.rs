@@ -198,6 +198,7 @@ async fn delete_user_with_the_password_removes_everything_and_frees_the_email() 
         .await
         .into_iter()
         .map(|e| e.event_type)
+        .filter(|t| t != "attempt.failed" && t != "user.sign_in_failed")
         .skip(4)
         .collect();
     assert_eq!(
@@ -278,4 +279,50 @@ async fn list_accounts_shows_the_credential_account_without_secrets() {
     assert_eq!(account["providerId"], "credential");
     assert_eq!(account["accountId"], user.id.as_str());
     assert_eq!(account["scopes"], json!([]));
+}
+
+#[tokio::test]
+async fn refused_operations_are_recorded_for_the_audit_trail() {
+    let app = spawn_app().await;
+    let user = app.sign_up().await;
+    app.post(
+        "/change-password",
+        json!({"currentPassword": "wrong-password", "newPassword": "new-password-1"}),
+        Some(&user.cookie),
+    )
+    .await;
+    app.post(
+        "/delete-user",
+        json!({"password": "wrong-password"}),
+        Some(&user.cookie),
+    )
+    .await;
+    app.post(
+        "/sign-in/email",
+        json!({"email": "nobody@example.com", "password": PASSWORD}),
+        None,
+    )
+    .await;
+    app.post(
+        "/reset-password",
+        json!({"newPassword": "new-password-1", "token": "forged"}),
+        None,
+    )
+    .await;
+    let failures: Vec<serde_json::Value> = app
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "attempt.failed")
+        .map(|e| e.payload)
+        .collect();
+    assert_eq!(
+        failures,
+        [
+            json!({"action": "change_password", "reason": "invalid_password", "user_id": user.id}),
+            json!({"action": "delete_user", "reason": "invalid_password", "user_id": user.id}),
+            json!({"action": "sign_in", "reason": "unknown_email", "user_id": null}),
+            json!({"action": "reset_password", "reason": "invalid_token", "user_id": null}),
+        ]
+    );
 }

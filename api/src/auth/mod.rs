@@ -7,14 +7,22 @@
 //! another request moved one of the streams first.
 
 mod accounts;
+mod audit;
 mod cache;
+mod change_email;
 mod context;
+mod email_verification;
+pub mod hooks;
+mod password_reset;
+mod revocations;
 mod session;
 mod sign_in;
 mod sign_up;
 mod user;
+mod verification;
 
 pub use context::{Clock, RequestContext};
+pub use email_verification::VerifiedEmail;
 pub use session::{CurrentSession, ListedSession, NewSession, SessionOptions};
 pub use sign_in::SignInEmail;
 pub use sign_up::{SignUpEmail, SignUpOutcome};
@@ -23,6 +31,7 @@ pub use user::{ChangePassword, ProfileChanges};
 use std::sync::Arc;
 
 use authlog_domain::services::PasswordHasher;
+use authlog_eventstore::tokens::TokenKey;
 use authlog_eventstore::{AppendError, AppendRequest, EventStore, RecordedEvent};
 use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
@@ -49,6 +58,9 @@ struct Inner {
     signer: CookieSigner,
     clock: Clock,
     cache: cache::SessionCache,
+    tokens: TokenKey,
+    before_hooks: Vec<Arc<dyn hooks::BeforeHook>>,
+    revocations: revocations::RevocationSet,
 }
 
 impl std::fmt::Debug for Auth {
@@ -61,12 +73,23 @@ impl std::fmt::Debug for Auth {
 
 impl Auth {
     /// Builds the service and starts its password hashing pool.
-    pub fn new(store: EventStore, config: AuthConfig, clock: Clock) -> Result<Self, AuthError> {
+    pub async fn new(
+        store: EventStore,
+        config: AuthConfig,
+        clock: Clock,
+    ) -> Result<Self, AuthError> {
+        let tokens = TokenKey::load_or_create(store.db()).await?;
         let passwords = Argon2Pool::start(config.password_hashing)
             .map_err(|e| AuthError::internal(format!("argon2 parameters: {e}")))?;
         let signer = CookieSigner::new(&config.secret);
         let cache =
             cache::SessionCache::new(config.session.cache_ttl, config.session.cache_capacity);
+        let cookie_cache = &config.session.cookie_cache;
+        let revocations = revocations::RevocationSet::new(
+            cookie_cache.enabled,
+            cookie_cache.longest_cookie_lifetime(),
+            cookie_cache.revocation_capacity,
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -75,8 +98,42 @@ impl Auth {
                 signer,
                 clock,
                 cache,
+                tokens,
+                before_hooks: Vec::new(),
+                revocations,
             }),
         })
+    }
+
+    /// Adds before hooks (see [`hooks`]). Call before the service is shared.
+    ///
+    /// # Panics
+    /// If the service was already cloned.
+    pub fn with_before_hooks(mut self, before_hooks: Vec<Arc<dyn hooks::BeforeHook>>) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("add hooks before sharing the service")
+            .before_hooks
+            .extend(before_hooks);
+        self
+    }
+
+    /// Asks every before hook whether `action` may go ahead.
+    pub(crate) async fn before(&self, action: hooks::Action<'_>) -> Result<(), AuthError> {
+        for hook in &self.inner.before_hooks {
+            hook.before(&action).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether `user` is an administrator (configured by id, or by verified email).
+    pub fn is_admin(&self, user: &authlog_projections::read::UserRow) -> bool {
+        let admin = &self.config().admin;
+        admin.user_ids.contains(&user.id)
+            || (user.email_verified
+                && admin
+                    .emails
+                    .iter()
+                    .any(|email| email.eq_ignore_ascii_case(&user.email)))
     }
 
     pub fn config(&self) -> &AuthConfig {
@@ -91,6 +148,10 @@ impl Auth {
         &self.inner.signer
     }
 
+    pub(crate) fn tokens(&self) -> &TokenKey {
+        &self.inner.tokens
+    }
+
     pub(crate) fn cache(&self) -> &cache::SessionCache {
         &self.inner.cache
     }
@@ -103,18 +164,28 @@ impl Auth {
         Arc::new(self.inner.passwords.clone())
     }
 
+    /// Takes in events committed by *other* instances (the event fan-out calls this for
+    /// every event it delivers): drops the sessions they changed from the in-process cache
+    /// and records their revocations (`session.revoked`, `user.deleted`) in the set the
+    /// cookie-cache path checks, so a session revoked anywhere stops being answered from its
+    /// `session_data` cookie here as soon as the event arrives, not after `maxAge`.
+    ///
+    /// This process's own commits are handled in `append`; feeding them again is harmless
+    /// (both steps are idempotent), so a subscriber need not filter them out.
+    pub fn note_remote_events(&self, events: &[RecordedEvent]) {
+        self.inner.cache.evict(events);
+        self.inner.revocations.note(events);
+    }
+
+    /// Whether a `session_data` cookie for this session and user must be refused because
+    /// the session was revoked or the user deleted since it could have been issued.
+    pub(crate) fn is_revoked(&self, session_id: &str, user_id: &str) -> bool {
+        self.inner.revocations.is_revoked(session_id, user_id)
+    }
+
     /// Now, to the millisecond (the precision every table stores).
     pub fn now(&self) -> DateTime<Utc> {
         self.inner.clock.now()
-    }
-
-    /// Takes note of events other instances committed (heard over NATS): drops the
-    /// sessions and users they changed from this instance's cache, so a session revoked
-    /// elsewhere stops working here as soon as the event arrives, not when the cache entry
-    /// expires. The events carry only the published fields (no secrets); the aggregate
-    /// ids and types are what matters here.
-    pub fn note_remote_events(&self, events: &[RecordedEvent]) {
-        self.inner.cache.evict(events);
     }
 
     /// Appends, mapping store failures onto Better Auth errors. `Conflict` is returned as
@@ -126,6 +197,7 @@ impl Auth {
         match self.inner.store.append(request).await {
             Ok(events) => {
                 self.inner.cache.evict(&events);
+                self.inner.revocations.note(&events);
                 Ok(Some(events))
             }
             Err(AppendError::Conflict { .. }) => Ok(None),
@@ -149,6 +221,18 @@ pub(crate) async fn decide<A: Aggregate>(
     let sink = EventSink::default();
     aggregate.handle(command, services, &sink).await?;
     Ok(sink.collect().await)
+}
+
+/// The unique claims of events decided for user `user_id`.
+pub(crate) fn user_claims(
+    events: &[authlog_domain::user::UserEvent],
+    user_id: &str,
+) -> Vec<authlog_domain::uniqueness::UniqueClaim> {
+    let user_id = authlog_domain::values::UserId::new(user_id.to_owned());
+    events
+        .iter()
+        .flat_map(|event| event.unique_claims(&user_id))
+        .collect()
 }
 
 /// The error for a command that lost the race `MAX_ATTEMPTS` times in a row.

@@ -5,6 +5,7 @@ use authlog_domain::values::{Email, Password};
 use authlog_eventstore::{Actor, AppendRequest};
 use authlog_projections::read::{self, UserRow};
 
+use super::hooks::Action;
 use super::user::user_aggregate;
 use super::{decide, too_much_contention, Auth, NewSession, RequestContext, MAX_ATTEMPTS};
 use crate::error::{AuthError, ErrorCode};
@@ -15,6 +16,8 @@ pub struct SignInEmail {
     pub email: String,
     pub password: String,
     pub remember_me: bool,
+    /// Where a verification mail's link leads, when sign-in sends one.
+    pub callback_url: Option<String>,
 }
 
 impl Auth {
@@ -26,16 +29,31 @@ impl Auth {
         input: SignInEmail,
         context: &RequestContext,
     ) -> Result<(UserRow, NewSession), AuthError> {
+        let result = self.sign_in_email_unaudited(input, context).await;
+        self.audited("sign_in", None, context, result).await
+    }
+
+    async fn sign_in_email_unaudited(
+        &self,
+        input: SignInEmail,
+        context: &RequestContext,
+    ) -> Result<(UserRow, NewSession), AuthError> {
         let settings = self.config().email_and_password;
         if !settings.enabled {
             return Err(ErrorCode::EMAIL_PASSWORD_DISABLED.into());
         }
         let email = Email::parse(&input.email)?;
+        self.before(Action::SignIn {
+            email: email.as_str(),
+        })
+        .await?;
         let password = Password::candidate(&input.password, settings.password)?;
         let Some((user, credential)) =
             read::user_with_credential(self.store().db(), email.as_str()).await?
         else {
             self.passwords().verify_dummy(&password).await?;
+            self.record_failure("sign_in", "unknown_email", None, context)
+                .await;
             return Err(ErrorCode::INVALID_EMAIL_OR_PASSWORD.into());
         };
         let verified = match credential.as_ref().and_then(|a| a.password_hash.clone()) {
@@ -54,6 +72,18 @@ impl Auth {
             };
             self.record_failed_sign_in(&user, reason, context).await?;
             return Err(ErrorCode::INVALID_EMAIL_OR_PASSWORD.into());
+        }
+        if settings.require_email_verification && !user.email_verified {
+            if self.config().email_verification.send_on_sign_in {
+                let now = self.now();
+                let mut request = AppendRequest::new(context.metadata(Actor::Anonymous), now);
+                let issue = self.verify_email_issue(&user, input.callback_url.clone());
+                self.issue(&mut request, issue, now).await?;
+                self.append(request).await?;
+            }
+            self.record_failed_sign_in(&user, SignInFailure::EmailNotVerified, context)
+                .await?;
+            return Err(ErrorCode::EMAIL_NOT_VERIFIED.into());
         }
         let now = self.now();
         let mut request = AppendRequest::new(

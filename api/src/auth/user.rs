@@ -10,6 +10,7 @@ use authlog_eventstore::{Actor, AppendRequest};
 use authlog_projections::read::{self, AccountRow, UserRow};
 use axum::http::StatusCode;
 
+use super::hooks::Action;
 use super::session::add_revocations;
 use super::{
     decide, too_much_contention, Auth, CurrentSession, NewSession, RequestContext, MAX_ATTEMPTS,
@@ -39,6 +40,21 @@ impl Auth {
         changes: ProfileChanges,
         context: &RequestContext,
     ) -> Result<UserRow, AuthError> {
+        let result = self.update_user_unaudited(current, changes, context).await;
+        self.audited("update_user", Some(&current.user.id), context, result)
+            .await
+    }
+
+    async fn update_user_unaudited(
+        &self,
+        current: &CurrentSession,
+        changes: ProfileChanges,
+        context: &RequestContext,
+    ) -> Result<UserRow, AuthError> {
+        self.before(Action::UpdateUser {
+            user_id: &current.user.id,
+        })
+        .await?;
         let mut user = current.user.clone();
         for _ in 0..MAX_ATTEMPTS {
             let command = UserCommand::UpdateProfile {
@@ -88,8 +104,25 @@ impl Auth {
         input: ChangePassword,
         context: &RequestContext,
     ) -> Result<Option<NewSession>, AuthError> {
+        let result = self
+            .change_password_unaudited(current, input, context)
+            .await;
+        self.audited("change_password", Some(&current.user.id), context, result)
+            .await
+    }
+
+    async fn change_password_unaudited(
+        &self,
+        current: &CurrentSession,
+        input: ChangePassword,
+        context: &RequestContext,
+    ) -> Result<Option<NewSession>, AuthError> {
         let policy = self.config().email_and_password.password;
         let new_password = Password::parse(&input.new_password, policy)?;
+        self.before(Action::ChangePassword {
+            user_id: &current.user.id,
+        })
+        .await?;
         // An over-long "current" password cannot be right; refuse it without hashing.
         let current_password = Password::candidate(&input.current_password, policy)
             .map_err(|_| AuthError::code(ErrorCode::INVALID_PASSWORD))?;
@@ -143,9 +176,27 @@ impl Auth {
         token: Option<String>,
         context: &RequestContext,
     ) -> Result<(), AuthError> {
+        let result = self
+            .delete_user_unaudited(current, password, token, context)
+            .await;
+        self.audited("delete_user", Some(&current.user.id), context, result)
+            .await
+    }
+
+    async fn delete_user_unaudited(
+        &self,
+        current: &CurrentSession,
+        password: Option<String>,
+        token: Option<String>,
+        context: &RequestContext,
+    ) -> Result<(), AuthError> {
         if !self.config().delete_user_enabled {
             return Err(AuthError::Empty(StatusCode::NOT_FOUND));
         }
+        self.before(Action::DeleteUser {
+            user_id: &current.user.id,
+        })
+        .await?;
         if token.is_some() {
             // No deletion-by-email flow is configured, so no token can be valid.
             return Err(ErrorCode::INVALID_TOKEN.into());
@@ -184,10 +235,7 @@ impl Auth {
                 }),
                 now,
             );
-            let claims = user_events
-                .iter()
-                .flat_map(UserEvent::unique_claims)
-                .collect::<Vec<_>>();
+            let claims = super::user_claims(&user_events, &user.id);
             request.push(&user.id, user.version, &user_events, claims);
             let sessions = read::all_sessions_of_user(db, &user.id).await?;
             add_revocations(&mut request, &sessions, RevokeReason::UserDeleted).await;

@@ -1,5 +1,7 @@
-//! Crypto adapters: the password hashing pool, random ids and tokens, cookie signatures.
+//! Crypto adapters: the password hashing pool, random ids and tokens, cookie signatures,
+//! and the JWS/JWE shapes of the cookie cache.
 
+pub mod jose;
 pub mod password;
 pub mod random;
 pub mod signing;

@@ -221,6 +221,7 @@ mod tests {
             AuthError::Api {
                 code: ErrorCode::VALIDATION_ERROR,
                 message,
+                ..
             } => message.into_owned(),
             other => panic!("{other:?}"),
         }

@@ -78,13 +78,104 @@ impl CookieNames {
         }
     }
 
-    /// The three lines Better Auth sends to end a session in the browser.
-    pub fn clear_session(&self) -> Vec<String> {
-        vec![
-            self.expire(&self.session_token),
-            self.expire(&self.session_data),
-            self.expire(&self.dont_remember),
-        ]
+    /// Expires `name` the way better-call's `expireCookie` does: any line already pending
+    /// for that cookie (or one of its chunks) is dropped first, so a value set earlier in
+    /// the same response never reaches the wire.
+    pub fn expire_pending(&self, cookies: &mut SetCookies, name: &str) {
+        cookies.forget(name);
+        cookies.push(self.expire(name));
+    }
+
+    /// Ends the session in the browser as Better Auth's `deleteSessionCookie` does: the
+    /// token, the cookie cache, every `session_data` cookie or chunk the request carried,
+    /// and `dont_remember`. Without chunks these are the three lines Better Auth always sends.
+    pub fn clear_session(&self, cookies: &mut SetCookies, request: &HeaderMap) {
+        self.expire_pending(cookies, &self.session_token);
+        self.expire_pending(cookies, &self.session_data);
+        for name in self.session_data_cookies(request) {
+            cookies.push(self.expire(name));
+        }
+        self.expire_pending(cookies, &self.dont_remember);
+    }
+
+    /// The names of the `session_data` cookie and its chunks (`session_data.N`) present in
+    /// the request, once each, in the order they appear.
+    pub fn session_data_cookies<'a>(&self, request: &'a HeaderMap) -> Vec<&'a str> {
+        let mut names: Vec<&str> = Vec::new();
+        for (name, _) in cookies(request) {
+            let is_cache_cookie =
+                name == self.session_data || chunk_index(&self.session_data, name).is_some();
+            if is_cache_cookie && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    /// The cookie-cache value the request carries, as Better Auth's `getChunkedCookie` reads
+    /// it: the whole cookie if it is there and non-empty, else its chunks joined in index
+    /// order.
+    pub fn session_data_value(&self, request: &HeaderMap) -> Option<String> {
+        if let Some(whole) = get(request, &self.session_data).filter(|v| !v.is_empty()) {
+            return Some(whole);
+        }
+        let mut chunks: Vec<(u32, String)> = cookies(request)
+            .filter_map(|(name, value)| {
+                chunk_index(&self.session_data, name).map(|index| (index, decode(value)))
+            })
+            .collect();
+        if chunks.is_empty() {
+            return None;
+        }
+        chunks.sort_by_key(|(index, _)| *index);
+        Some(chunks.into_iter().map(|(_, value)| value).collect())
+    }
+}
+
+/// `N` for a cookie called `base.N`, when `N` is written the canonical way (`0`, `1`, ...,
+/// no sign or leading zero), as Better Auth's `parseCookieChunkIndex` requires.
+pub fn chunk_index(base: &str, name: &str) -> Option<u32> {
+    let suffix = name.strip_prefix(base)?.strip_prefix('.')?;
+    let index: u32 = suffix.parse().ok()?;
+    (index.to_string() == suffix).then_some(index)
+}
+
+/// The Set-Cookie lines of one response, in the order they will be sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SetCookies {
+    lines: Vec<String>,
+}
+
+impl SetCookies {
+    pub fn push(&mut self, line: String) {
+        self.lines.push(line);
+    }
+
+    /// Drops the pending lines of cookie `name` and of its chunks `name.N`.
+    fn forget(&mut self, name: &str) {
+        let exact = format!("{name}=");
+        let chunk = format!("{name}.");
+        self.lines
+            .retain(|line| !line.starts_with(&exact) && !line.starts_with(&chunk));
+    }
+
+    pub fn lines(&self) -> &[String] {
+        &self.lines
+    }
+}
+
+impl Extend<String> for SetCookies {
+    fn extend<T: IntoIterator<Item = String>>(&mut self, lines: T) {
+        self.lines.extend(lines);
+    }
+}
+
+impl IntoIterator for SetCookies {
+    type Item = String;
+    type IntoIter = std::vec::IntoIter<String>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.lines.into_iter()
     }
 }
 
@@ -153,10 +244,67 @@ mod tests {
             names.session(&signer, "Vqa2CY5iLMU7xQUxFeaG61zDcoWz1ZA8", false, 604800),
             vec!["better-auth.session_token=Vqa2CY5iLMU7xQUxFeaG61zDcoWz1ZA8.Ct1WPY9EMv7MNHd0%2FBayROAhdsX3%2FQMwUs%2FsfyqMni0%3D; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax"]
         );
+        let mut cleared = SetCookies::default();
+        names.clear_session(&mut cleared, &HeaderMap::new());
         assert_eq!(
-            names.clear_session()[0],
-            "better-auth.session_token=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"
+            cleared.lines(),
+            [
+                "better-auth.session_token=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
+                "better-auth.session_data=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
+                "better-auth.dont_remember=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
+            ]
         );
+    }
+
+    /// Observed on Better Auth: a pending `session_data` value is replaced by its deletion,
+    /// and every cache cookie the request carried is expired again by name.
+    #[test]
+    fn clearing_a_session_drops_pending_cache_lines_and_expires_every_chunk() {
+        let config = AuthConfig::new("http://127.0.0.1:3000", "s".repeat(32));
+        let names = CookieNames::new(&config);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "cookie",
+            "better-auth.session_data.0=a; better-auth.session_data.01=x; better-auth.session_data.1=b"
+                .parse()
+                .unwrap(),
+        );
+        let mut cookies = SetCookies::default();
+        cookies.push(names.set("better-auth.session_data", "fresh", Some(300)));
+        names.clear_session(&mut cookies, &headers);
+        let expired = |name: &str| format!("{name}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax");
+        assert_eq!(
+            cookies.lines(),
+            [
+                expired("better-auth.session_token"),
+                expired("better-auth.session_data"),
+                expired("better-auth.session_data.0"),
+                expired("better-auth.session_data.1"),
+                expired("better-auth.dont_remember"),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_cache_value_is_the_whole_cookie_or_its_chunks_in_order() {
+        let config = AuthConfig::new("http://127.0.0.1:3000", "s".repeat(32));
+        let names = CookieNames::new(&config);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "cookie",
+            "better-auth.session_data.1=cd; better-auth.session_data.0=ab; better-auth.session_data.x=zz"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(names.session_data_value(&headers).as_deref(), Some("abcd"));
+        headers.insert(
+            "cookie",
+            "better-auth.session_data=whole; better-auth.session_data.0=ab"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(names.session_data_value(&headers).as_deref(), Some("whole"));
+        assert_eq!(names.session_data_value(&HeaderMap::new()), None);
     }
 
     #[test]

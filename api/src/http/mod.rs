@@ -5,6 +5,7 @@
 //! - [`body`] - content types, JSON and form bodies, and the zod-like schema checks that
 //!   give Better Auth's `VALIDATION_ERROR` messages.
 //! - [`cookies`] - cookie names, signed values, the Set-Cookie lines.
+//! - [`cookie_cache`] - the `session_data` cookie: compact, jwt and jwe seals, chunking.
 //! - [`origin`] - the origin/CSRF checks and callback URL validation.
 //! - [`reply`] - responses, failures and the JSON views of users, sessions and accounts.
 //! - [`routes`] - one file per group of endpoints.
@@ -13,11 +14,14 @@
 //! then authenticate and act.
 
 pub mod body;
+pub mod cookie_cache;
 pub mod cookies;
 pub mod origin;
 pub mod reply;
 pub mod request;
 mod routes;
+
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -25,6 +29,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::auth::Auth;
+use cookie_cache::CookieCache;
 use cookies::CookieNames;
 use origin::TrustedOrigins;
 
@@ -33,6 +38,8 @@ use origin::TrustedOrigins;
 pub struct AppState {
     pub auth: Auth,
     pub cookies: CookieNames,
+    /// `None` when the cookie cache is off.
+    pub cookie_cache: Option<Arc<CookieCache>>,
     pub trusted: TrustedOrigins,
 }
 
@@ -41,6 +48,7 @@ impl AppState {
         let config = auth.config();
         Self {
             cookies: CookieNames::new(config),
+            cookie_cache: CookieCache::new(config).map(Arc::new),
             trusted: TrustedOrigins::new(config.all_trusted_origins()),
             auth,
         }
@@ -76,6 +84,21 @@ pub fn router(auth: Auth) -> Router {
         .route("/change-password", post(routes::user::change_password))
         .route("/delete-user", post(routes::user::delete_user))
         .route("/list-accounts", get(routes::user::list_accounts))
+        .route(
+            "/send-verification-email",
+            post(routes::email::send_verification_email),
+        )
+        .route("/verify-email", get(routes::email::verify_email))
+        .route(
+            "/request-password-reset",
+            post(routes::email::request_password_reset),
+        )
+        .route(
+            "/reset-password/{token}",
+            get(routes::email::reset_password_link),
+        )
+        .route("/reset-password", post(routes::email::reset_password))
+        .route("/change-email", post(routes::email::change_email))
         .route("/ok", get(routes::misc::ok))
         .route("/error", get(routes::misc::error_page))
         .method_not_allowed_fallback(not_found)

@@ -21,6 +21,8 @@ pub struct Reply {
     pub cookies: Vec<String>,
     pub location: Option<String>,
     pub no_store: bool,
+    /// Send no body at all (redirects).
+    pub empty: bool,
 }
 
 #[derive(Debug)]
@@ -37,6 +39,7 @@ impl Reply {
             cookies: Vec::new(),
             location: None,
             no_store: false,
+            empty: false,
         }
     }
 
@@ -62,13 +65,16 @@ impl Reply {
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
         let (content_type, body) = match self.body {
-            ReplyBody::Json(value) => ("application/json", Body::from(value.to_string())),
-            ReplyBody::Html(html) => ("text/html", Body::from(html)),
+            _ if self.empty => (None, Body::empty()),
+            ReplyBody::Json(value) => (Some("application/json"), Body::from(value.to_string())),
+            ReplyBody::Html(html) => (Some("text/html"), Body::from(html)),
         };
         let mut response = Response::new(body);
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if let Some(content_type) = content_type {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        }
         if self.no_store {
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
             headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
@@ -111,8 +117,12 @@ impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let status = self.error.status();
         let (body, json) = match &self.error {
-            AuthError::Api { code, message } => (
+            AuthError::Api { code, message, .. } => (
                 serde_json::json!({ "message": message, "code": code.as_str() }).to_string(),
+                true,
+            ),
+            AuthError::Custom { code, message, .. } => (
+                serde_json::json!({ "message": message, "code": code }).to_string(),
                 true,
             ),
             AuthError::MessageOnly { message, .. } => {

@@ -14,5 +14,9 @@ pub enum AccountCommand {
         current_password: Password,
         new_password: Password,
     },
+    /// Set a new password without the old one (the caller proved ownership of the email).
+    ResetPassword {
+        new_password: Password,
+    },
     Unlink,
 }

@@ -18,6 +18,9 @@ pub enum AccountEvent {
     },
     #[serde(rename = "account.password_changed")]
     PasswordChanged { password_hash: PasswordHash },
+    /// A new password set through a reset link, without the old one.
+    #[serde(rename = "account.password_reset")]
+    PasswordReset { password_hash: PasswordHash },
     #[serde(rename = "account.unlinked")]
     Unlinked,
 }
@@ -29,6 +32,7 @@ impl StoredEvent for AccountEvent {
         match self {
             Self::Linked { .. } => "account.linked",
             Self::PasswordChanged { .. } => "account.password_changed",
+            Self::PasswordReset { .. } => "account.password_reset",
             Self::Unlinked => "account.unlinked",
         }
     }

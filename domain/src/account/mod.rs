@@ -106,6 +106,14 @@ impl Aggregate for Account {
                 };
                 sink.write(event, self).await;
             }
+            AccountCommand::ResetPassword { new_password } => {
+                if self.state.as_ref().is_none_or(|s| s.unlinked) {
+                    return Err(AccountError::NotFound);
+                }
+                let password_hash = services.passwords.hash(&new_password).await?;
+                sink.write(AccountEvent::PasswordReset { password_hash }, self)
+                    .await;
+            }
             AccountCommand::Unlink => {
                 let state = self.state.as_ref().ok_or(AccountError::NotFound)?;
                 if !state.unlinked {
@@ -133,7 +141,8 @@ impl Aggregate for Account {
                     unlinked: false,
                 });
             }
-            AccountEvent::PasswordChanged { password_hash } => {
+            AccountEvent::PasswordChanged { password_hash }
+            | AccountEvent::PasswordReset { password_hash } => {
                 if let Some(state) = &mut self.state {
                     state.password_hash = Some(password_hash);
                 }

@@ -90,3 +90,15 @@ fn an_unlinked_account_has_no_credential() {
         })
         .then_expect_error(AccountError::NoCredential);
 }
+
+#[test]
+fn a_reset_needs_no_current_password() {
+    TestFramework::<Account>::with(services())
+        .given(vec![linked()])
+        .when(AccountCommand::ResetPassword {
+            new_password: password("brand-new-password"),
+        })
+        .then_expect_events(vec![AccountEvent::PasswordReset {
+            password_hash: PasswordHash::new("hash:brand-new-password".into()),
+        }]);
+}

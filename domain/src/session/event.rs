@@ -37,6 +37,8 @@ pub enum RevokeReason {
     PasswordChanged,
     /// The user was deleted.
     UserDeleted,
+    /// The password was reset and `revokeSessionsOnPasswordReset` is on.
+    PasswordReset,
 }
 
 impl StoredEvent for SessionEvent {

@@ -21,4 +21,8 @@ pub enum UserCommand {
     Delete,
     /// Record a refused sign-in against an existing user.
     RecordFailedSignIn { reason: SignInFailure },
+    /// Mark `email` verified, if it is still the user's address.
+    VerifyEmail { email: Email },
+    /// Move to a new address; `verified` says whether the new one is proven already.
+    ChangeEmail { new_email: Email, verified: bool },
 }

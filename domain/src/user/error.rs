@@ -7,4 +7,9 @@ pub enum UserError {
     NotFound,
     #[error("no fields to update")]
     NoFieldsToUpdate,
+    /// The address being verified is no longer the user's.
+    #[error("email does not match")]
+    EmailMismatch,
+    #[error("email is the same")]
+    SameEmail,
 }

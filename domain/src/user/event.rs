@@ -32,6 +32,15 @@ pub enum UserEvent {
     Deleted { email: Email },
     #[serde(rename = "user.sign_in_failed")]
     SignInFailed { reason: SignInFailure },
+    #[serde(rename = "user.email_verified")]
+    EmailVerified { email: Email },
+    /// Carries both addresses: the old one's unique claim is released, the new one taken.
+    #[serde(rename = "user.email_changed")]
+    EmailChanged {
+        old_email: Email,
+        new_email: Email,
+        email_verified: bool,
+    },
 }
 
 /// Why a sign-in was refused, as recorded on the user's stream.
@@ -52,6 +61,8 @@ impl StoredEvent for UserEvent {
             Self::ProfileUpdated { .. } => "user.profile_updated",
             Self::Deleted { .. } => "user.deleted",
             Self::SignInFailed { .. } => "user.sign_in_failed",
+            Self::EmailVerified { .. } => "user.email_verified",
+            Self::EmailChanged { .. } => "user.email_changed",
         }
     }
 }

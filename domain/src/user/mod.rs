@@ -104,6 +104,31 @@ impl Aggregate for User {
                 self.live()?;
                 sink.write(UserEvent::SignInFailed { reason }, self).await;
             }
+            UserCommand::VerifyEmail { email } => {
+                let state = self.live()?;
+                if state.email != email {
+                    return Err(UserError::EmailMismatch);
+                }
+                // Verifying twice is not an error; there is just nothing new to record.
+                if !state.email_verified {
+                    sink.write(UserEvent::EmailVerified { email }, self).await;
+                }
+            }
+            UserCommand::ChangeEmail {
+                new_email,
+                verified,
+            } => {
+                let old_email = self.live()?.email.clone();
+                if old_email == new_email {
+                    return Err(UserError::SameEmail);
+                }
+                let event = UserEvent::EmailChanged {
+                    old_email,
+                    new_email,
+                    email_verified: verified,
+                };
+                sink.write(event, self).await;
+            }
         }
         Ok(())
     }
@@ -143,15 +168,30 @@ impl Aggregate for User {
             }
             // Recorded for the audit trail; it changes nothing a decision depends on.
             UserEvent::SignInFailed { .. } => {}
+            UserEvent::EmailVerified { .. } => {
+                if let Some(state) = &mut self.state {
+                    state.email_verified = true;
+                }
+            }
+            UserEvent::EmailChanged {
+                new_email,
+                email_verified,
+                ..
+            } => {
+                if let Some(state) = &mut self.state {
+                    state.email = new_email;
+                    state.email_verified = email_verified;
+                }
+            }
         }
     }
 }
 
 impl UserEvent {
-    /// The unique values this event takes or gives back.
-    pub fn unique_claims(&self) -> Vec<UniqueClaim> {
+    /// The unique values this event of `user_id`'s stream takes or gives back.
+    pub fn unique_claims(&self, user_id: &UserId) -> Vec<UniqueClaim> {
         match self {
-            Self::Created { user_id, email, .. } => vec![UniqueClaim::Claim {
+            Self::Created { email, .. } => vec![UniqueClaim::Claim {
                 kind: UniqueKind::UserEmail,
                 value: email.as_str().to_owned(),
                 owner: user_id.as_str().to_owned(),
@@ -160,7 +200,24 @@ impl UserEvent {
                 kind: UniqueKind::UserEmail,
                 value: email.as_str().to_owned(),
             }],
-            Self::ProfileUpdated { .. } | Self::SignInFailed { .. } => Vec::new(),
+            Self::EmailChanged {
+                old_email,
+                new_email,
+                ..
+            } => vec![
+                UniqueClaim::Release {
+                    kind: UniqueKind::UserEmail,
+                    value: old_email.as_str().to_owned(),
+                },
+                UniqueClaim::Claim {
+                    kind: UniqueKind::UserEmail,
+                    value: new_email.as_str().to_owned(),
+                    owner: user_id.as_str().to_owned(),
+                },
+            ],
+            Self::ProfileUpdated { .. }
+            | Self::SignInFailed { .. }
+            | Self::EmailVerified { .. } => Vec::new(),
         }
     }
 }

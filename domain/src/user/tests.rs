@@ -76,7 +76,7 @@ fn deleting_releases_the_email() {
         .inspect_result()
         .unwrap();
     assert_eq!(
-        events[0].unique_claims(),
+        events[0].unique_claims(&UserId::new("u1".into())),
         vec![crate::uniqueness::UniqueClaim::Release {
             kind: crate::uniqueness::UniqueKind::UserEmail,
             value: "ada@example.com".into(),
@@ -198,4 +198,43 @@ proptest! {
         let creations = history.iter().filter(|e| matches!(e, UserEvent::Created { .. })).count();
         prop_assert!(creations <= 1);
     }
+}
+
+#[test]
+fn an_email_change_moves_the_unique_claim() {
+    let events = UserTest::with(())
+        .given(vec![created()])
+        .when(UserCommand::ChangeEmail {
+            new_email: Email::parse("new@example.com").unwrap(),
+            verified: false,
+        })
+        .inspect_result()
+        .unwrap();
+    let user_id = UserId::new("u1".into());
+    let claims = events[0].unique_claims(&user_id);
+    assert_eq!(claims.len(), 2);
+    assert!(
+        matches!(&claims[0], crate::uniqueness::UniqueClaim::Release { value, .. } if value == "ada@example.com")
+    );
+    assert!(
+        matches!(&claims[1], crate::uniqueness::UniqueClaim::Claim { value, .. } if value == "new@example.com")
+    );
+}
+
+#[test]
+fn only_the_current_address_can_be_verified() {
+    UserTest::with(())
+        .given(vec![created()])
+        .when(UserCommand::VerifyEmail {
+            email: Email::parse("old@example.com").unwrap(),
+        })
+        .then_expect_error(UserError::EmailMismatch);
+    UserTest::with(())
+        .given(vec![created()])
+        .when(UserCommand::VerifyEmail {
+            email: Email::parse("ada@example.com").unwrap(),
+        })
+        .then_expect_events(vec![UserEvent::EmailVerified {
+            email: Email::parse("ada@example.com").unwrap(),
+        }]);
 }

@@ -6,10 +6,11 @@ use serde_json::{json, Value};
 use crate::auth::SessionOptions;
 use crate::error::{AuthError, ErrorCode};
 use crate::http::body::{self, required, Accepts, Kind, Schema, Shape};
-use crate::http::cookies::{self, SessionCookie};
+use crate::http::cookies::SetCookies;
 use crate::http::origin::{self, Csrf};
 use crate::http::reply::{Failure, Handled, Reply, SessionView, UserView};
 use crate::http::request::ApiRequest;
+use crate::http::routes::{Found, Trust};
 use crate::http::AppState;
 
 const REVOKE_SESSION: Schema = Schema {
@@ -30,48 +31,28 @@ pub(crate) async fn get_session(State(state): State<AppState>, request: ApiReque
     let options = SessionOptions {
         disable_refresh: flag(&request, "disableRefresh"),
     };
-    let token = match SessionCookie::read(&request.headers, &state.cookies, state.auth.signer()) {
-        SessionCookie::Signed(token) => token,
-        SessionCookie::Absent => {
-            // A cookie-cache cookie without a valid session is stale: clear it.
-            let stray: Vec<String> = cookies::cookies(&request.headers)
-                .map(|(name, _)| name)
-                .filter(|name| is_session_data(name, &state.cookies.session_data))
-                .map(|name| state.cookies.expire(name))
-                .collect();
-            return Ok(Reply::json(Value::Null).no_store().with_cookies(stray));
-        }
+    let trust = if flag(&request, "disableCookieCache") {
+        Trust::Store
+    } else {
+        Trust::CookieCache
     };
-    let current = state
-        .auth
-        .session(&token, options)
+    let mut cookies = SetCookies::default();
+    let found = state
+        .find_session(&request, trust, options, &mut cookies)
         .await
         .map_err(|error| Failure {
             no_store: true,
             ..Failure::from(error)
         })?;
-    match current {
-        Some(current) => {
-            let cookies = state.refreshed_cookies(&current);
-            Ok(Reply::json(json!({
-                "session": SessionView::new(&current.session, &current.token),
-                "user": UserView::from(&current.user),
-            }))
-            .no_store()
-            .with_cookies(cookies))
-        }
-        None => Ok(Reply::json(Value::Null)
-            .no_store()
-            .with_cookies(state.cookies.clear_session())),
-    }
-}
-
-fn is_session_data(name: &str, session_data: &str) -> bool {
-    name == session_data
-        || name
-            .strip_prefix(session_data)
-            .and_then(|rest| rest.strip_prefix('.'))
-            .is_some_and(|index| index.parse::<u32>().is_ok())
+    let body = match found {
+        Found::CookieCache { cached, .. } => cached.answer(),
+        Found::Live(current) => json!({
+            "session": SessionView::new(&current.session, &current.token),
+            "user": UserView::from(&current.user),
+        }),
+        Found::Anonymous | Found::Gone => Value::Null,
+    };
+    Ok(Reply::json(body).no_store().with_cookies(cookies))
 }
 
 /// POST is only for `deferSessionRefresh`, which authlog does not offer.
@@ -89,41 +70,44 @@ pub(crate) async fn post_get_session(
 }
 
 pub(crate) async fn list_sessions(State(state): State<AppState>, request: ApiRequest) -> Handled {
-    let current = state.require_session(&request).await?;
-    let sessions = state.auth.list_sessions(&current).await?;
+    let caller = state.require_session(&request, Trust::CookieCache).await?;
+    let sessions = state.auth.list_sessions(&caller.current).await?;
     let views: Vec<SessionView> = sessions
         .iter()
         .map(|s| SessionView::new(&s.session, &s.token))
         .collect();
-    Ok(Reply::json(views).with_cookies(state.refreshed_cookies(&current)))
+    Ok(Reply::json(views).with_cookies(caller.cookies))
 }
 
 pub(crate) async fn revoke_session(State(state): State<AppState>, request: ApiRequest) -> Handled {
     let body = body::validate(&REVOKE_SESSION, body::parse(&request, Accepts::Json)?)?;
     origin::check(&request, &state.trusted, Csrf::Cookies)?;
-    let current = state.require_session(&request).await?;
+    let mut caller = state.require_session(&request, Trust::Store).await?;
     let target = body::string(&body, "token").unwrap_or_default();
     let ended_own = state
         .auth
-        .revoke_session(&current, &target, &request.context())
+        .revoke_session(&caller.current, &target, &request.context())
         .await?;
-    let cookies = if ended_own {
-        state.cookies.clear_session()
-    } else {
-        state.refreshed_cookies(&current)
-    };
-    Ok(Reply::json(json!({ "status": true })).with_cookies(cookies))
+    if ended_own {
+        state
+            .cookies
+            .clear_session(&mut caller.cookies, &request.headers);
+    }
+    Ok(Reply::json(json!({ "status": true })).with_cookies(caller.cookies))
 }
 
 pub(crate) async fn revoke_sessions(State(state): State<AppState>, request: ApiRequest) -> Handled {
     let _ = body::parse(&request, Accepts::Json)?;
     origin::check(&request, &state.trusted, Csrf::Cookies)?;
-    let current = state.require_session(&request).await?;
+    let mut caller = state.require_session(&request, Trust::Store).await?;
     state
         .auth
-        .revoke_sessions(&current, false, &request.context())
+        .revoke_sessions(&caller.current, false, &request.context())
         .await?;
-    Ok(Reply::json(json!({ "status": true })).with_cookies(state.cookies.clear_session()))
+    state
+        .cookies
+        .clear_session(&mut caller.cookies, &request.headers);
+    Ok(Reply::json(json!({ "status": true })).with_cookies(caller.cookies))
 }
 
 pub(crate) async fn revoke_other_sessions(
@@ -132,10 +116,10 @@ pub(crate) async fn revoke_other_sessions(
 ) -> Handled {
     let _ = body::parse(&request, Accepts::Json)?;
     origin::check(&request, &state.trusted, Csrf::Cookies)?;
-    let current = state.require_session(&request).await?;
+    let caller = state.require_session(&request, Trust::Store).await?;
     state
         .auth
-        .revoke_sessions(&current, true, &request.context())
+        .revoke_sessions(&caller.current, true, &request.context())
         .await?;
-    Ok(Reply::json(json!({ "status": true })).with_cookies(state.refreshed_cookies(&current)))
+    Ok(Reply::json(json!({ "status": true })).with_cookies(caller.cookies))
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::auth::{SignInEmail, SignUpEmail};
 use crate::error::ErrorCode;
 use crate::http::body::{self, optional, required, Accepts, Kind, Schema, Shape};
-use crate::http::cookies::SessionCookie;
+use crate::http::cookies::{SessionCookie, SetCookies};
 use crate::http::origin::{self, check_callback, Csrf};
 use crate::http::reply::{Handled, Reply, UserView};
 use crate::http::request::ApiRequest;
@@ -50,13 +50,20 @@ pub(crate) async fn sign_up_email(State(state): State<AppState>, request: ApiReq
         password: body::string(&body, "password").unwrap_or_default(),
         image: body::string(&body, "image"),
         remember_me: body::boolean(&body, "rememberMe", true),
+        callback_url: body::string(&body, "callbackURL"),
     };
     let outcome = state.auth.sign_up_email(input, &request.context()).await?;
-    let cookies = outcome
-        .session
-        .as_ref()
-        .map(|new| state.session_cookies(&new.token, new.session.dont_remember))
-        .unwrap_or_default();
+    let mut cookies = SetCookies::default();
+    if let Some(new) = &outcome.session {
+        state.set_session_cookies(
+            &mut cookies,
+            &request.headers,
+            &new.token,
+            &new.session,
+            &outcome.user,
+            new.session.dont_remember,
+        );
+    }
     Ok(Reply::json(json!({
         "token": outcome.session.as_ref().map(|new| &new.token),
         "user": UserView::from(&outcome.user),
@@ -77,6 +84,7 @@ pub(crate) async fn sign_in_email(State(state): State<AppState>, request: ApiReq
         email: body::string(&body, "email").unwrap_or_default(),
         password: body::string(&body, "password").unwrap_or_default(),
         remember_me: body::boolean(&body, "rememberMe", true),
+        callback_url: callback.clone(),
     };
     let (user, new) = state.auth.sign_in_email(input, &request.context()).await?;
     let mut reply = json!({
@@ -87,8 +95,16 @@ pub(crate) async fn sign_in_email(State(state): State<AppState>, request: ApiReq
         reply["url"] = json!(url);
     }
     reply["user"] = serde_json::to_value(UserView::from(&user)).expect("views serialize");
-    let mut reply = Reply::json(reply)
-        .with_cookies(state.session_cookies(&new.token, new.session.dont_remember));
+    let mut cookies = SetCookies::default();
+    state.set_session_cookies(
+        &mut cookies,
+        &request.headers,
+        &new.token,
+        &new.session,
+        &user,
+        new.session.dont_remember,
+    );
+    let mut reply = Reply::json(reply).with_cookies(cookies);
     reply.location = callback;
     Ok(reply)
 }
@@ -101,5 +117,7 @@ pub(crate) async fn sign_out(State(state): State<AppState>, request: ApiRequest)
     {
         state.auth.sign_out(&token, &request.context()).await?;
     }
-    Ok(Reply::json(json!({ "success": true })).with_cookies(state.cookies.clear_session()))
+    let mut cookies = SetCookies::default();
+    state.cookies.clear_session(&mut cookies, &request.headers);
+    Ok(Reply::json(json!({ "success": true })).with_cookies(cookies))
 }

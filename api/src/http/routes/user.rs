@@ -10,6 +10,7 @@ use crate::http::body::{self, optional, required, Accepts, Kind, Schema, Shape};
 use crate::http::origin::{self, check_callback, Csrf};
 use crate::http::reply::{AccountView, Handled, Reply, UserView};
 use crate::http::request::ApiRequest;
+use crate::http::routes::Trust;
 use crate::http::AppState;
 
 /// Better Auth takes any record here and picks the fields it knows; authlog also requires
@@ -60,18 +61,27 @@ pub(crate) async fn update_user(State(state): State<AppState>, request: ApiReque
             .into())
         }
     };
-    let current = state.require_session(&request).await?;
+    let mut caller = state.require_session(&request, Trust::CookieCache).await?;
     let changes = ProfileChanges {
         name: body::string(&body, "name"),
         image,
     };
-    state
+    let user = state
         .auth
-        .update_user(&current, changes, &request.context())
+        .update_user(&caller.current, changes, &request.context())
         .await?;
-    // Better Auth sends the session cookie again after a profile change.
-    let cookies = state.session_cookies(&current.token, current.session.dont_remember);
-    Ok(Reply::json(json!({ "status": true })).with_cookies(cookies))
+    // Better Auth sends the session cookies again after a profile change, the cookie cache
+    // with the updated user.
+    let current = &caller.current;
+    state.set_session_cookies(
+        &mut caller.cookies,
+        &request.headers,
+        &current.token,
+        &current.session,
+        &user,
+        current.session.dont_remember,
+    );
+    Ok(Reply::json(json!({ "status": true })).with_cookies(caller.cookies))
 }
 
 fn kind_of(value: &Value) -> &'static str {
@@ -88,7 +98,7 @@ fn kind_of(value: &Value) -> &'static str {
 pub(crate) async fn change_password(State(state): State<AppState>, request: ApiRequest) -> Handled {
     let body = body::validate(&CHANGE_PASSWORD, body::parse(&request, Accepts::Json)?)?;
     origin::check(&request, &state.trusted, Csrf::Cookies)?;
-    let current = state.require_session(&request).await?;
+    let mut caller = state.require_session(&request, Trust::Store).await?;
     let input = ChangePassword {
         current_password: body::string(&body, "currentPassword").unwrap_or_default(),
         new_password: body::string(&body, "newPassword").unwrap_or_default(),
@@ -96,18 +106,23 @@ pub(crate) async fn change_password(State(state): State<AppState>, request: ApiR
     };
     let new_session = state
         .auth
-        .change_password(&current, input, &request.context())
+        .change_password(&caller.current, input, &request.context())
         .await?;
-    let (token, cookies) = match &new_session {
-        Some(new) => (
-            Some(new.token.clone()),
-            state.session_cookies(&new.token, false),
-        ),
-        None => (None, state.refreshed_cookies(&current)),
-    };
+    let user = &caller.current.user;
+    if let Some(new) = &new_session {
+        state.set_session_cookies(
+            &mut caller.cookies,
+            &request.headers,
+            &new.token,
+            &new.session,
+            user,
+            false,
+        );
+    }
+    let token = new_session.as_ref().map(|new| new.token.clone());
     Ok(
-        Reply::json(json!({ "token": token, "user": UserView::from(&current.user) }))
-            .with_cookies(cookies),
+        Reply::json(json!({ "token": token, "user": UserView::from(user) }))
+            .with_cookies(caller.cookies),
     )
 }
 
@@ -123,25 +138,28 @@ pub(crate) async fn delete_user(State(state): State<AppState>, request: ApiReque
         &state.trusted,
         ErrorCode::INVALID_CALLBACK_URL,
     )?;
-    let current = state.require_session(&request).await?;
+    let mut caller = state.require_session(&request, Trust::Store).await?;
     state
         .auth
         .delete_user(
-            &current,
+            &caller.current,
             body::string(&body, "password"),
             body::string(&body, "token"),
             &request.context(),
         )
         .await?;
+    state
+        .cookies
+        .clear_session(&mut caller.cookies, &request.headers);
     Ok(
         Reply::json(json!({ "success": true, "message": "User deleted" }))
-            .with_cookies(state.cookies.clear_session()),
+            .with_cookies(caller.cookies),
     )
 }
 
 pub(crate) async fn list_accounts(State(state): State<AppState>, request: ApiRequest) -> Handled {
-    let current = state.require_session(&request).await?;
-    let accounts = state.auth.list_accounts(&current).await?;
+    let caller = state.require_session(&request, Trust::CookieCache).await?;
+    let accounts = state.auth.list_accounts(&caller.current).await?;
     let views: Vec<AccountView> = accounts.iter().map(AccountView::from).collect();
-    Ok(Reply::json(views).with_cookies(state.refreshed_cookies(&current)))
+    Ok(Reply::json(views).with_cookies(caller.cookies))
 }

@@ -6,12 +6,12 @@ use anyhow::Context;
 use authlog_bus::nats::NatsConfig;
 use serde::Deserialize;
 
-use super::{parse, set, Environment, Settings};
+use crate::settings::{parse, set, Environment, Settings};
 
 /// `[bus]` in `authlog.toml`. Durations in seconds.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct BusFile {
+pub(crate) struct BusFile {
     nats_url: Option<String>,
     stream: Option<String>,
     subject_prefix: Option<String>,
@@ -20,7 +20,7 @@ pub(super) struct BusFile {
     replicas: Option<usize>,
 }
 
-pub(super) fn apply_file(settings: &mut Settings, file: BusFile) {
+pub(crate) fn apply_file(settings: &mut Settings, file: BusFile) {
     set(&mut settings.nats_url, file.nats_url.map(Some));
     let stream = &mut settings.nats_stream;
     set(&mut stream.name, file.stream);
@@ -33,7 +33,7 @@ pub(super) fn apply_file(settings: &mut Settings, file: BusFile) {
     set(&mut stream.replicas, file.replicas);
 }
 
-pub(super) fn apply_env(settings: &mut Settings, env: &dyn Environment) -> anyhow::Result<()> {
+pub(crate) fn apply_env(settings: &mut Settings, env: &dyn Environment) -> anyhow::Result<()> {
     let url = env.get("AUTHLOG_NATS_URL").or_else(|| env.get("NATS_URL"));
     set(&mut settings.nats_url, url.map(Some));
     let seconds = |name: &str| parse::<u64>(env, name).map(|s| s.map(Duration::from_secs));
