@@ -38,7 +38,7 @@ pub struct Envelope {
     /// The version of this event type's `data` shape.
     pub version: i32,
     pub occurred_at: DateTime<Utc>,
-    /// `user`, `session` or `account`.
+    /// `user`, `session`, `account`, `verification` or `attempt`.
     pub aggregate_type: String,
     pub aggregate_id: String,
     /// 1 for the first event of an aggregate, then 2, 3, ...: orders one aggregate's events.

@@ -1,17 +1,20 @@
 //! Faults, against the real `authlog` binary and a `nats-server` of the test's own: the
 //! server killed with SIGKILL at random moments during sign-ups, the publishing instance of
-//! two killed, and NATS stopped for [`NATS_OUTAGE`] in the middle of sign-ups. Afterwards the stream must hold every event
-//! of the log exactly once, in the log's order.
+//! two killed, and NATS stopped for [`NATS_OUTAGE`] in the middle of sign-ups. Afterwards the
+//! stream must hold every event of the log exactly once, in the log's order, and the mailbox
+//! every verification mail once (each sign-up mails one; the mail consumer reads its durable
+//! NATS consumer).
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use authlog_eventstore::testing::TestDatabase;
-use authlog_eventstore::Backend;
+use authlog_eventstore::{Backend, RecordedEvent};
 use rand::{Rng, SeedableRng};
 
-use crate::support::instance::{sign_up, ChildServer};
+use crate::support::instance::{log_file, mailbox_event_ids, mailbox_file, sign_up, ChildServer};
 use crate::support::nats::{read_stream, wait_for_stream_len, OwnServer};
 use crate::support::{assert_each_once_in_order, log_events};
 
@@ -68,13 +71,13 @@ impl Load {
     }
 }
 
-/// Compares the log with the stream once the stream has caught up; returns the log's
-/// `user.created` event ids (what a mailbox check would compare against).
+/// Compares the log with the stream once the stream has caught up, and checks that every
+/// acknowledged sign-up is in the log. Returns the log.
 async fn assert_the_stream_matches_the_log(
     database_url: &str,
     nats_url: &str,
     acknowledged_users: &[String],
-) -> Vec<String> {
+) -> Vec<RecordedEvent> {
     let log = log_events(database_url).await;
     let created_users: Vec<&str> = log
         .iter()
@@ -100,10 +103,25 @@ async fn assert_the_stream_matches_the_log(
         log.len(),
         acknowledged_users.len()
     );
-    log.iter()
-        .filter(|e| e.event_type == "user.created")
+    log
+}
+
+/// Waits for the mail consumer (over its durable NATS consumer) to catch up, then checks
+/// that every `verification.issued` of the log was mailed exactly once, in order.
+async fn assert_each_mail_sent_once(log: &[RecordedEvent], files: &Path) {
+    let issued: Vec<String> = log
+        .iter()
+        .filter(|e| e.event_type == "verification.issued")
         .map(|e| e.event_id.to_string())
-        .collect()
+        .collect();
+    assert!(!issued.is_empty(), "no verification mail was issued");
+    let mailbox = mailbox_file(files);
+    let deadline = Instant::now() + CATCH_UP;
+    while mailbox_event_ids(&mailbox).len() < issued.len() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_each_once_in_order(&issued, &mailbox_event_ids(&mailbox), "mailbox");
+    eprintln!("{} mails sent exactly once, in order", issued.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,8 +130,8 @@ async fn every_committed_event_reaches_the_stream_once_through_sigkills() {
         return;
     };
     let database = TestDatabase::create().await;
-    let logs = tempfile::tempdir().unwrap();
-    let log_file = logs.path().join("authlog.log");
+    let files = tempfile::tempdir().unwrap();
+    let log_file = log_file(files.path());
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
@@ -126,13 +144,13 @@ async fn every_committed_event_reaches_the_stream_once_through_sigkills() {
     let mut random = rand::rngs::StdRng::seed_from_u64(seed);
     let mut acknowledged = Vec::new();
     for _ in 0..KILLS {
-        let server = ChildServer::start(&database.url, &nats.url(), &log_file, &http).await;
+        let server = ChildServer::start(&database.url, &nats.url(), files.path(), &http).await;
         let load = Load::start(&http, &server.origin, PARALLEL_CLIENTS);
         tokio::time::sleep(Duration::from_millis(random.gen_range(300..1500))).await;
         server.kill();
         acknowledged.extend(load.finish().await);
     }
-    let server = ChildServer::start(&database.url, &nats.url(), &log_file, &http).await;
+    let server = ChildServer::start(&database.url, &nats.url(), files.path(), &http).await;
     let load = Load::start(&http, &server.origin, PARALLEL_CLIENTS);
     tokio::time::sleep(Duration::from_millis(500)).await;
     acknowledged.extend(load.finish().await);
@@ -144,12 +162,8 @@ async fn every_committed_event_reaches_the_stream_once_through_sigkills() {
             .matches("the sink is ahead of the checkpoint")
             .count()
     );
-    let users_created =
-        assert_the_stream_matches_the_log(&database.url, &nats.url(), &acknowledged).await;
-    // Email, once the email consumer is registered in `Application::build`: every
-    // `user.created` event id above must be in the dev mailbox file exactly once
-    // (`assert_each_once_in_order(&users_created, &mailbox_event_ids, "mailbox")`).
-    assert!(!users_created.is_empty());
+    let log = assert_the_stream_matches_the_log(&database.url, &nats.url(), &acknowledged).await;
+    assert_each_mail_sent_once(&log, files.path()).await;
     drop(server);
 }
 
@@ -159,13 +173,12 @@ async fn sign_ups_go_on_while_nats_is_down_and_every_event_arrives_afterwards() 
         return;
     };
     let database = TestDatabase::create().await;
-    let logs = tempfile::tempdir().unwrap();
-    let log_file = logs.path().join("authlog.log");
+    let files = tempfile::tempdir().unwrap();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
-    let server = ChildServer::start(&database.url, &nats.url(), &log_file, &http).await;
+    let server = ChildServer::start(&database.url, &nats.url(), files.path(), &http).await;
     let mut acknowledged = Vec::new();
     let sign_ups_for = |duration: Duration| {
         let (http, origin) = (http.clone(), server.origin.clone());
@@ -192,7 +205,8 @@ async fn sign_ups_go_on_while_nats_is_down_and_every_event_arrives_afterwards() 
     nats.restart().await;
     acknowledged.extend(sign_ups_for(Duration::from_secs(1)).await);
 
-    assert_the_stream_matches_the_log(&database.url, &nats.url(), &acknowledged).await;
+    let log = assert_the_stream_matches_the_log(&database.url, &nats.url(), &acknowledged).await;
+    assert_each_mail_sent_once(&log, files.path()).await;
     drop(server);
 }
 
@@ -202,17 +216,16 @@ async fn a_standby_instance_takes_over_publishing_when_the_publisher_is_killed()
         return;
     };
     let database = TestDatabase::create().await;
-    let logs = tempfile::tempdir().unwrap();
-    let (first_log, second_log) = (
-        logs.path().join("first.log"),
-        logs.path().join("second.log"),
-    );
+    // Files of their own each: two processes would write one mailbox blind to each other's
+    // lines (the development mailbox is for one process), so mail is not checked here.
+    let (first_files, second_files) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let second_log = log_file(second_files.path());
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
-    let first = ChildServer::start(&database.url, &nats.url(), &first_log, &http).await;
-    let second = ChildServer::start(&database.url, &nats.url(), &second_log, &http).await;
+    let first = ChildServer::start(&database.url, &nats.url(), first_files.path(), &http).await;
+    let second = ChildServer::start(&database.url, &nats.url(), second_files.path(), &http).await;
     let on_postgres = authlog_eventstore::testing::backend() == Backend::Postgres;
     if on_postgres {
         // The first instance holds the publisher lock: the second says it stands by.
@@ -233,7 +246,7 @@ async fn a_standby_instance_takes_over_publishing_when_the_publisher_is_killed()
 }
 
 /// Waits until an instance's log contains `needle`.
-async fn wait_for_log_line(log_file: &std::path::Path, needle: &str) {
+async fn wait_for_log_line(log_file: &Path, needle: &str) {
     let deadline = Instant::now() + CATCH_UP;
     loop {
         let log = std::fs::read_to_string(log_file).unwrap_or_default();
@@ -256,17 +269,17 @@ async fn an_instance_started_while_nats_is_down_serves_and_publishes_once_it_is_
     };
     nats.stop().await;
     let database = TestDatabase::create().await;
-    let logs = tempfile::tempdir().unwrap();
-    let log_file = logs.path().join("authlog.log");
+    let files = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
-    let server = ChildServer::start(&database.url, &nats.url(), &log_file, &http).await;
-    wait_for_log_line(&log_file, "NOT connected").await;
+    let server = ChildServer::start(&database.url, &nats.url(), files.path(), &http).await;
+    wait_for_log_line(&log_file(files.path()), "NOT connected").await;
     let mut acknowledged = Vec::new();
     for _ in 0..5 {
         let user = sign_up(&http, &server.origin).await.expect("a sign-up");
         acknowledged.push(user.user_id);
     }
     nats.restart().await;
-    assert_the_stream_matches_the_log(&database.url, &nats.url(), &acknowledged).await;
+    let log = assert_the_stream_matches_the_log(&database.url, &nats.url(), &acknowledged).await;
+    assert_each_mail_sent_once(&log, files.path()).await;
     drop(server);
 }

@@ -1,7 +1,7 @@
 //! authlog instances: in this process (to look inside) or the real binary as a child
 //! process (to kill it with SIGKILL), and the HTTP calls the tests make.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -59,18 +59,21 @@ pub(crate) struct ChildServer {
 }
 
 impl ChildServer {
-    /// Starts `authlog serve` and waits until it answers. Its output goes to `log_file`.
+    /// Starts `authlog serve` and waits until it answers. It writes its output to
+    /// [`log_file`] and its mail (a verification mail per sign-up) to [`mailbox_file`] in
+    /// `files`.
     pub(crate) async fn start(
         database_url: &str,
         nats_url: &str,
-        log_file: &Path,
+        files: &Path,
         http: &reqwest::Client,
     ) -> Self {
+        let log_file = log_file(files);
         let port = super::free_port();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(log_file)
+            .open(&log_file)
             .expect("log file");
         let process = Command::new(env!("CARGO_BIN_EXE_authlog"))
             .arg("serve")
@@ -83,6 +86,8 @@ impl ChildServer {
             .env("AUTHLOG_HASH_MEMORY_KIB", "256")
             .env("AUTHLOG_HASH_ITERATIONS", "1")
             .env("AUTHLOG_HASH_WORKERS", "2")
+            .env("AUTHLOG_SEND_VERIFICATION_ON_SIGN_UP", "true")
+            .env("AUTHLOG_MAILBOX", mailbox_file(files))
             .env("AUTHLOG_LOG", "info,sqlx=warn")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -125,6 +130,27 @@ impl Drop for ChildServer {
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
+}
+
+/// The output of the instance whose files are in `files`.
+pub(crate) fn log_file(files: &Path) -> PathBuf {
+    files.join("authlog.log")
+}
+
+/// The development mailbox of the instance whose files are in `files`.
+pub(crate) fn mailbox_file(files: &Path) -> PathBuf {
+    files.join("mailbox.jsonl")
+}
+
+/// The event ids of the mails in a mailbox file, in the order they were written. A line a
+/// crash cut short holds no mail (the mailbox writes it again).
+pub(crate) fn mailbox_event_ids(mailbox: &Path) -> Vec<String> {
+    std::fs::read_to_string(mailbox)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter_map(|mail| mail["event_id"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// A new user, as the sign-up answered.
