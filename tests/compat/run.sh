@@ -13,6 +13,16 @@ COMPAT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$COMPAT_DIR/../.." && pwd)"
 
 BACKEND="${COMPAT_BACKEND:-sqlite}"
+# COMPAT_COOKIE_CACHE=compact|jwt|jwe turns the server's cookie cache on with that strategy, so
+# test/cookie-cache.test.mjs checks its cookies with better-auth's own getCookieCache.
+COOKIE_CACHE_STRATEGY="${COMPAT_COOKIE_CACHE:-compact}"
+COOKIE_CACHE_ENABLED=false
+if [[ -n "${COMPAT_COOKIE_CACHE:-}" ]]; then
+    case "$COMPAT_COOKIE_CACHE" in
+        compact | jwt | jwe) COOKIE_CACHE_ENABLED=true ;;
+        *) echo "COMPAT_COOKIE_CACHE=$COMPAT_COOKIE_CACHE: use compact, jwt or jwe" >&2; exit 2 ;;
+    esac
+fi
 POSTGRES_ADMIN_URL="${COMPAT_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 READY_TIMEOUT="${COMPAT_READY_TIMEOUT:-60}"  # seconds until /ok must answer 200
 TEST_TIMEOUT="${COMPAT_TEST_TIMEOUT:-900}"   # seconds for `npm test`
@@ -138,6 +148,8 @@ for attempt in 1 2 3; do
             AUTHLOG_DELETE_USER_ENABLED=true \
             AUTHLOG_CHANGE_EMAIL_ENABLED=true \
             AUTHLOG_MAILBOX="$TMP_DIR/mailbox.jsonl" \
+            AUTHLOG_COOKIE_CACHE_ENABLED="$COOKIE_CACHE_ENABLED" \
+            AUTHLOG_COOKIE_CACHE_STRATEGY="$COOKIE_CACHE_STRATEGY" \
             NO_COLOR=1
         exec "$BIN" serve --host 127.0.0.1 --port "$PORT" --database-url "$DB_URL"
     ) >>"$SERVER_LOG" 2>&1 &
@@ -185,7 +197,8 @@ log "seeded the admin $ADMIN_EMAIL"
 # --- the suite -----------------------------------------------------------------------------
 log "npm test against $BASE_URL (bounded to ${TEST_TIMEOUT}s)"
 suite_status=0
-(cd "$COMPAT_DIR" && AUTHLOG_URL="$BASE_URL" MAILBOX="$TMP_DIR/mailbox.jsonl" timeout --kill-after=30 "$TEST_TIMEOUT" npm test) \
+(cd "$COMPAT_DIR" && AUTHLOG_URL="$BASE_URL" MAILBOX="$TMP_DIR/mailbox.jsonl" \
+    BETTER_AUTH_SECRET="$SECRET" AUTHLOG_COOKIE_CACHE_STRATEGY="$COOKIE_CACHE_STRATEGY" timeout --kill-after=30 "$TEST_TIMEOUT" npm test) \
     || suite_status=$?
 if ((suite_status == 124)); then
     log "npm test timed out after ${TEST_TIMEOUT}s"

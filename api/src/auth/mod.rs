@@ -183,6 +183,12 @@ impl Auth {
         self.inner.revocations.is_revoked(session_id, user_id)
     }
 
+    /// Whether a `session_data` cookie's copy of the user (last updated at `user_updated_at`)
+    /// predates a change to that user (profile, email, verification) this instance heard of.
+    pub(crate) fn is_outdated(&self, user_id: &str, user_updated_at: DateTime<Utc>) -> bool {
+        self.inner.revocations.is_outdated(user_id, user_updated_at)
+    }
+
     /// Now, to the millisecond (the precision every table stores).
     pub fn now(&self) -> DateTime<Utc> {
         self.inner.clock.now()

@@ -16,6 +16,14 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use authlog_eventstore::RecordedEvent;
+use chrono::{DateTime, Utc};
+
+/// User events that change what a cookie's copy of the user says.
+const USER_CHANGES: [&str; 3] = [
+    "user.profile_updated",
+    "user.email_verified",
+    "user.email_changed",
+];
 
 /// Clocks of different instances disagree a little, and a cookie issued by an instance that
 /// had not yet heard of a revocation is dated from that later moment: keep entries this much
@@ -38,6 +46,9 @@ struct Entries {
     /// Session id, or user id, to the moment its entry may be forgotten.
     sessions: HashMap<String, Instant>,
     users: HashMap<String, Instant>,
+    /// User id to the time of its latest change (profile, email, verification) and the
+    /// moment the entry may be forgotten: a cookie whose copy of the user is older is stale.
+    changed_users: HashMap<String, (DateTime<Utc>, Instant)>,
     /// Set when more was revoked than the set holds: until then every cookie is distrusted,
     /// so the bound on memory never lets a revoked session through.
     distrust_all_until: Option<Instant>,
@@ -65,12 +76,36 @@ impl RevocationSet {
             .iter()
             .filter(|e| matches!(e.event_type.as_str(), "session.revoked" | "user.deleted"))
             .collect();
-        if revoked.is_empty() {
+        let changed: Vec<&RecordedEvent> = events
+            .iter()
+            .filter(|e| USER_CHANGES.contains(&e.event_type.as_str()))
+            .collect();
+        if revoked.is_empty() && changed.is_empty() {
             return;
         }
         let now = Instant::now();
         let until = now + self.retention;
         let mut entries = self.inner.write().expect("revocation set lock");
+        for event in changed {
+            let at = entries
+                .changed_users
+                .get(&event.aggregate_id)
+                .map_or(event.occurred_at, |(at, _)| (*at).max(event.occurred_at));
+            entries
+                .changed_users
+                .insert(event.aggregate_id.clone(), (at, until));
+            if entries.len() > self.capacity {
+                entries.forget_expired(now);
+            }
+            if entries.len() > self.capacity {
+                tracing::warn!(
+                    capacity = self.capacity,
+                    "revocation set full: the cookie cache is bypassed until entries age out"
+                );
+                entries.distrust_all_until = Some(until);
+                entries.changed_users.clear();
+            }
+        }
         for event in revoked {
             if entries.len() >= self.capacity {
                 entries.forget_expired(now);
@@ -107,15 +142,33 @@ impl RevocationSet {
     }
 }
 
+impl RevocationSet {
+    /// Whether a cookie's copy of the user, last updated at `user_updated_at`, predates a
+    /// change to the user this set heard of. A change is only ever compared with the
+    /// `updatedAt` the change itself wrote, so clocks of different instances do not matter.
+    pub(crate) fn is_outdated(&self, user_id: &str, user_updated_at: DateTime<Utc>) -> bool {
+        if !self.enabled {
+            return false;
+        }
+        let now = Instant::now();
+        let entries = self.inner.read().expect("revocation set lock");
+        entries
+            .changed_users
+            .get(user_id)
+            .is_some_and(|(changed_at, until)| *until > now && user_updated_at < *changed_at)
+    }
+}
+
 impl Entries {
     fn len(&self) -> usize {
-        self.sessions.len() + self.users.len()
+        self.sessions.len() + self.users.len() + self.changed_users.len()
     }
 
     /// Drops the entries whose time is up at `moment`.
     fn forget_expired(&mut self, moment: Instant) {
         self.sessions.retain(|_, until| *until > moment);
         self.users.retain(|_, until| *until > moment);
+        self.changed_users.retain(|_, (_, until)| *until > moment);
     }
 }
 
@@ -193,5 +246,22 @@ mod tests {
         let set = RevocationSet::new(false, Duration::from_secs(300), 100);
         set.note(&[event("session", "s1", "session.revoked")]);
         assert!(!set.is_revoked("s1", "u1"));
+    }
+
+    #[test]
+    fn cookies_older_than_a_user_change_are_outdated() {
+        let set = RevocationSet::new(true, Duration::from_secs(300), 100);
+        let change = event("user", "u1", "user.email_verified");
+        let changed_at = change.occurred_at;
+        set.note(&[change]);
+        assert!(set.is_outdated("u1", changed_at - chrono::Duration::milliseconds(1)));
+        assert!(
+            !set.is_outdated("u1", changed_at),
+            "a cookie issued with the change is current"
+        );
+        assert!(!set.is_outdated("u2", changed_at - chrono::Duration::seconds(1)));
+        let off = RevocationSet::new(false, Duration::from_secs(300), 100);
+        off.note(&[event("user", "u1", "user.profile_updated")]);
+        assert!(!off.is_outdated("u1", changed_at - chrono::Duration::seconds(1)));
     }
 }

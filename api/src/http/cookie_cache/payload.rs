@@ -121,6 +121,11 @@ impl CachedSession {
         date(self.session.get("expiresAt")).expect("checked by parse")
     }
 
+    /// The user's `updatedAt` as the cookie has it: how fresh its copy of the user is.
+    pub fn user_updated_at(&self) -> DateTime<Utc> {
+        date(self.user.get("updatedAt")).expect("checked by parse")
+    }
+
     /// get-session's answer from the cookie: `{session, user}` as Better Auth sends it on a
     /// cache hit, its schema's fields first (in the schema's order, dates as JavaScript
     /// writes them, the email lower-cased), then any other field the cookie carried.

@@ -76,9 +76,12 @@ impl AppState {
         if let (Some(cache), Some(value), Trust::CookieCache) =
             (&self.cookie_cache, &cache_value, trust)
         {
-            let cached = cache
-                .read(value, &token, self.auth.now())
-                .filter(|cached| !self.auth.is_revoked(cached.session_id(), cached.user_id()));
+            let cached = cache.read(value, &token, self.auth.now()).filter(|cached| {
+                !self.auth.is_revoked(cached.session_id(), cached.user_id())
+                    && !self
+                        .auth
+                        .is_outdated(cached.user_id(), cached.user_updated_at())
+            });
             match cached {
                 Some(cached) => return Ok(Found::CookieCache { token, cached }),
                 // Stale, forged, of another version, or revoked: drop it, read the store.
