@@ -14,6 +14,7 @@ use authlog_bus::email::smtp::Smtp;
 use authlog_bus::email::{EmailConsumer, MailSettings, Mailer};
 use authlog_bus::fanout::{self, BusMode};
 use authlog_bus::in_process::InProcessBus;
+use authlog_bus::webhooks::WebhookConsumer;
 use authlog_eventstore::db::PoolSettings;
 use authlog_eventstore::tokens::TokenKey;
 use authlog_eventstore::{migrate, Db, EventStore, Upcasters};
@@ -71,7 +72,20 @@ impl Application {
         let auth = Auth::new(store, config, clock)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let email = email_consumer(&settings, auth.store(), api_url).await?;
+        let mut consumers = vec![email_consumer(&settings, auth.store(), api_url).await?];
+        if !settings.webhooks.is_empty() {
+            tracing::info!(
+                webhooks = settings.webhooks.len(),
+                "calling webhooks with committed events"
+            );
+            let webhooks = WebhookConsumer::new(
+                auth.store().db().clone(),
+                settings.webhooks.clone(),
+                settings.webhook_retry,
+            )
+            .map_err(|e| anyhow::anyhow!(e))?;
+            consumers.push(Arc::new(webhooks));
+        }
         let bus = InProcessBus::new(1024);
         let bus_mode = match nats {
             Some(nats) => BusMode::Nats(nats),
@@ -83,7 +97,7 @@ impl Application {
             auth,
             bus,
             bus_mode,
-            consumers: vec![email],
+            consumers,
         })
     }
 

@@ -15,6 +15,7 @@ pub mod cli;
 mod cookie_cache_settings;
 pub mod mail_settings;
 pub mod settings;
+pub mod webhook_settings;
 
 pub use app::Application;
 pub use settings::Settings;

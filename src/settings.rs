@@ -43,6 +43,9 @@ pub struct Settings {
     pub mail: crate::mail_settings::MailSettings,
     /// Administrators: may list everyone's audit trail.
     pub admin: authlog_api::config::AdminConfig,
+    /// Endpoints called with every matching committed event.
+    pub webhooks: Vec<authlog_bus::webhooks::Webhook>,
+    pub webhook_retry: authlog_bus::webhooks::RetryPolicy,
 }
 
 impl Default for Settings {
@@ -69,6 +72,8 @@ impl Default for Settings {
             require_email_verification: false,
             mail: crate::mail_settings::MailSettings::default(),
             admin: authlog_api::config::AdminConfig::default(),
+            webhooks: Vec::new(),
+            webhook_retry: crate::webhook_settings::default_retry(),
         }
     }
 }
@@ -106,6 +111,10 @@ struct FileSettings {
     change_email: crate::mail_settings::ChangeEmailFile,
     #[serde(default)]
     admin: AdminFile,
+    #[serde(default)]
+    webhooks: Vec<crate::webhook_settings::WebhookFile>,
+    #[serde(default)]
+    webhook_delivery: crate::webhook_settings::DeliveryFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -269,6 +278,7 @@ impl Settings {
         set(&mut hashing.workers, file.password_hashing.workers);
         set(&mut hashing.queue, file.password_hashing.queue);
         crate::bus_settings::apply_file(self, file.bus);
+        crate::webhook_settings::apply_file(self, file.webhooks, file.webhook_delivery)?;
         crate::cookie_cache_settings::apply_file(
             &mut self.session.cookie_cache,
             file.session.cookie_cache,
@@ -364,6 +374,7 @@ impl Settings {
         set(&mut self.admin.user_ids, list("AUTHLOG_ADMIN_USER_IDS"));
         set(&mut self.admin.emails, list("AUTHLOG_ADMIN_EMAILS"));
         crate::bus_settings::apply_env(self, env)?;
+        crate::webhook_settings::apply_env(self, env)?;
         Ok(())
     }
 

@@ -31,6 +31,7 @@ pub mod publisher;
 pub mod publisher_lock;
 pub mod redaction;
 pub mod subject;
+pub mod webhooks;
 
 use authlog_eventstore::RecordedEvent;
 

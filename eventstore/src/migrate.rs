@@ -25,6 +25,7 @@ const SQLITE: &[Migration] = migrations!("sqlite":
     2 "0002_core_projections",
     3 "0003_consumers",
     5 "0005_verifications",
+    6 "0006_webhooks",
 );
 
 const POSTGRES: &[Migration] = migrations!("postgres":
@@ -32,6 +33,7 @@ const POSTGRES: &[Migration] = migrations!("postgres":
     2 "0002_core_projections",
     3 "0003_consumers",
     5 "0005_verifications",
+    6 "0006_webhooks",
 );
 
 /// Applies every migration not yet applied, each in its own transaction, and returns the

@@ -14,6 +14,8 @@ mod user;
 mod email;
 // Before hooks that veto actions.
 mod hooks;
+// Webhooks: signed calls, retries and dead letters.
+mod webhooks;
 // Routing, content types, origins, error bodies.
 mod http;
 // The session_data cookie cache: strategies, hits, refusals, chunking, version bumps.
