@@ -71,10 +71,13 @@ pub async fn resolve(db: &Db, webhook: &str, event_id: &str) -> Result<(), sqlx:
     tx.commit().await
 }
 
+/// A row of `webhook_failures` as selected below.
+type Row = (String, String, String, i64, Option<i64>, String, i64);
+
 /// Every dead letter, oldest first.
 pub async fn list(db: &Db) -> Result<Vec<DeadLetter>, sqlx::Error> {
     Ok(with_reader!(db, |pool| {
-        let rows: Vec<(String, String, String, i64, Option<i64>, String, i64)> = sqlx::query_as(
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT webhook, event_id, event_type, attempts, last_status, last_error, failed_at
              FROM webhook_failures ORDER BY failed_at, id",
         )
