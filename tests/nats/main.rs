@@ -11,3 +11,6 @@ mod support;
 mod delivery;
 // SIGKILL during sign-ups, NATS stopped during sign-ups (a nats-server of their own).
 mod faults;
+// Two authlog processes: a revocation through one is refused by the other within a second,
+// cookie cache on.
+mod revocation;

@@ -68,6 +68,17 @@ impl ChildServer {
         files: &Path,
         http: &reqwest::Client,
     ) -> Self {
+        Self::start_with(database_url, nats_url, files, http, &[]).await
+    }
+
+    /// As [`ChildServer::start`], with more environment variables.
+    pub(crate) async fn start_with(
+        database_url: &str,
+        nats_url: &str,
+        files: &Path,
+        http: &reqwest::Client,
+        extra_env: &[(&str, &str)],
+    ) -> Self {
         let log_file = log_file(files);
         let port = super::free_port();
         let log = std::fs::OpenOptions::new()
@@ -90,6 +101,7 @@ impl ChildServer {
             .env("AUTHLOG_MAILBOX", mailbox_file(files))
             .env("AUTHLOG_LOG", "info,sqlx=warn")
             .env("NO_COLOR", "1")
+            .envs(extra_env.iter().copied())
             .stdin(Stdio::null())
             // The log goes to stdout, errors to stderr.
             .stdout(log.try_clone().expect("log file"))
