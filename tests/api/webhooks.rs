@@ -125,3 +125,37 @@ async fn a_webhook_that_keeps_failing_ends_in_the_dead_letters() {
     assert_eq!(calls.lock().unwrap().len(), 3);
     let _ = user;
 }
+
+/// Side effects come only from durable consumers: replaying the log into the projections
+/// (a rebuild) sends no mail and calls no webhook.
+#[tokio::test]
+async fn rebuilding_the_projections_sends_no_mail_and_calls_no_webhook() {
+    let (url, calls) = receiver(StatusCode::OK).await;
+    let app = app_calling(&url, &["*"]).await;
+    let user = app.sign_up().await;
+    app.post(
+        "/request-password-reset",
+        serde_json::json!({"email": user.email}),
+        None,
+    )
+    .await;
+    app.mail("reset-password", &user.email).await;
+    let events = app.events().await.len();
+    wait_for(&calls, events).await;
+    let mails_before = std::fs::read_to_string(&app.mailbox).unwrap();
+
+    let store = app.auth.store();
+    let replayed =
+        authlog_projections::rebuild::rebuild_in_place(store, &authlog_projections::core())
+            .await
+            .unwrap();
+    assert_eq!(replayed as usize, events);
+    // Give a stray side effect time to show up, if one were coming.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(calls.lock().unwrap().len(), events, "no webhook call");
+    assert_eq!(
+        std::fs::read_to_string(&app.mailbox).unwrap(),
+        mails_before,
+        "no mail"
+    );
+}
