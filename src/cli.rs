@@ -43,6 +43,19 @@ pub enum Command {
     Secret,
     /// Show the effective configuration and the size of the log.
     Info,
+    /// Webhook deliveries.
+    #[command(subcommand)]
+    Hooks(HooksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HooksCommand {
+    /// List the deliveries given up after every retry (the dead letters).
+    Failed {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -77,6 +90,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Info => info(settings).await,
+        Command::Hooks(HooksCommand::Failed { json }) => hooks_failed(settings, json).await,
         Command::Secret => unreachable!("handled above"),
     }
 }
@@ -105,6 +119,47 @@ fn cookie_cache_summary(cookie_cache: &authlog_api::config::CookieCacheConfig) -
     } else {
         "off".to_owned()
     }
+}
+
+async fn hooks_failed(settings: Settings, json: bool) -> anyhow::Result<()> {
+    let db = app::connect(&settings).await?;
+    let letters = authlog_bus::webhooks::dead_letters::list(&db).await?;
+    #[allow(clippy::print_stdout)]
+    {
+        if json {
+            for letter in &letters {
+                let line = serde_json::json!({
+                    "webhook": letter.webhook,
+                    "event_id": letter.event_id,
+                    "event_type": letter.event_type,
+                    "attempts": letter.attempts,
+                    "last_status": letter.last_status,
+                    "last_error": letter.last_error,
+                    "failed_at": letter.failed_at.to_rfc3339(),
+                });
+                println!("{line}");
+            }
+        } else if letters.is_empty() {
+            println!("no failed webhook deliveries");
+        } else {
+            println!(
+                "{:<25} {:<26} {:<38} {:>8}  {}",
+                "failed at", "event type", "event id", "attempts", "webhook: last error"
+            );
+            for letter in &letters {
+                println!(
+                    "{:<25} {:<26} {:<38} {:>8}  {}: {}",
+                    letter.failed_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    letter.event_type,
+                    letter.event_id,
+                    letter.attempts,
+                    letter.webhook,
+                    letter.last_error
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn info(settings: Settings) -> anyhow::Result<()> {
