@@ -143,8 +143,8 @@ async fn hooks_failed(settings: Settings, json: bool) -> anyhow::Result<()> {
             println!("no failed webhook deliveries");
         } else {
             println!(
-                "{:<25} {:<26} {:<38} {:>8}  {}",
-                "failed at", "event type", "event id", "attempts", "webhook: last error"
+                "{:<25} {:<26} {:<38} {:>8}  webhook: last error",
+                "failed at", "event type", "event id", "attempts"
             );
             for letter in &letters {
                 println!(
