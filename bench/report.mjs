@@ -3,7 +3,8 @@
 // MANIFEST: one JSON object per line, one per server, in run order:
 //   {"key","label","raw":DIR,"peak_kib"} where DIR holds bench.sh's raw.jsonl and rss.txt,
 //   or {"key","label","skipped":REASON}; "failed":REASON marks a server whose run broke off;
-//   "busy":"B/A" is the machine's CPU busy % before and after its benchmark.
+//   "busy":"B/A" is the machine's CPU busy % before and after its benchmark; "scenarios" the
+//   scenarios asked for (one missing from raw.jsonl is a problem).
 // Env: ARGON2_BUSY (busy % before the Argon2 measurement), ARGON2_CPU (% of cores its threads got),
 //      IDLE_BUSY (the busy % above which a measurement is flagged, default 10).
 // ARGON2_JSON: the line printed by argon2_limit (or an empty file).
@@ -22,6 +23,14 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const mib = (kib) => (kib == null ? "n/a" : `${(kib / 1024).toFixed(0)}`);
+const rpsOf = (w) => w.requests / (w.duration_us / 1e6);
+// "VmRSS/VmHWM" MiB samples: the largest of each over the runs.
+const maxRss = (samples) => {
+  const ok = samples.filter((x) => /^\d+\/\d+$/.test(x ?? ""));
+  if (!ok.length) return "n/a";
+  const at = (i) => Math.max(...ok.map((x) => Number(x.split("/")[i])));
+  return `${at(0)}/${at(1)}`;
+};
 
 // results[key][scenario] = { rps, p50, p99, runs, non2xx, sockErrors, rss }
 const results = {};
@@ -34,11 +43,9 @@ for (const s of servers) {
     by.get(r.scenario).push(r);
   }
   for (const [scenario, rs] of by) {
-    const rps = rs.map((r) => r.wrk.requests / (r.wrk.duration_us / 1e6));
+    const rps = rs.map((r) => rpsOf(r.wrk));
     // bench.sh samples "VmRSS/VmHWM" (MiB) right after each wrk run.
-    const rss = rs.map((r) => r.rss).filter((x) => /^\d+\/\d+$/.test(x));
-    const maxRss = rss.length ? Math.max(...rss.map((x) => Number(x.split("/")[0]))) : null;
-    const maxHwm = rss.length ? Math.max(...rss.map((x) => Number(x.split("/")[1]))) : null;
+    const rss = maxRss(rs.map((r) => r.rss));
     results[s.key][scenario] = {
       rps: median(rps),
       p50: median(rs.map((r) => r.wrk.p50_us / 1000)),
@@ -46,7 +53,7 @@ for (const s of servers) {
       runs: rps,
       non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
       sockErrors: rs.reduce((a, r) => a + r.wrk.err_connect + r.wrk.err_read + r.wrk.err_write + r.wrk.err_timeout, 0),
-      rss: maxRss == null ? "n/a" : `${maxRss}/${maxHwm}`,
+      rss,
     };
   }
   const rssFile = s.raw && path.join(s.raw, "rss.txt");
@@ -110,6 +117,20 @@ for (const key of present(["authlog-sqlite", "authlog-postgres"])) {
 for (const key of present(["reference", ...authlogKeys])) {
   ratio(`${label(key)} get-session / ${label("hello")} ceiling`, rps(key, "get-session"), rps("hello", "get-session"), "req/s", "req/s");
 }
+// The cookie cache: a hit (token + session_data cookies) against the reference's hit, and
+// against the hello ceiling.
+const refCache = "reference-cookie-cache";
+const cacheKeys = present(["authlog-sqlite-cache-compact", "authlog-sqlite-cache-jwt", "authlog-sqlite-cache-jwe", "authlog-postgres-cache-compact"]);
+if (present([refCache, ...cacheKeys]).length) out.push("", "Cookie cache (get-session-cache: a cache hit, token and session_data cookies):", "");
+for (const key of cacheKeys) {
+  ratio(`${label(key)} cache hit / ${label(refCache)} cache hit`, rps(key, "get-session-cache"), rps(refCache, "get-session-cache"), "req/s", "req/s");
+}
+if (present([refCache]).length) {
+  ratio(`${label(refCache)} cache hit / its get-session without session_data`, rps(refCache, "get-session-cache"), rps(refCache, "get-session"), "req/s", "req/s");
+}
+for (const key of present([refCache, ...cacheKeys])) {
+  ratio(`${label(key)} cache hit / ${label("hello")} ceiling`, rps(key, "get-session-cache"), rps("hello", "get-session"), "req/s", "req/s");
+}
 out.push("");
 out.push("Memory (MiB): idle = after preparing the users (VmRSS/VmHWM); peak = VmHWM read just before stopping the server.", "");
 for (const s of servers.filter((s) => !s.skipped)) {
@@ -137,6 +158,11 @@ for (const s of servers) {
     if (r.sockErrors) problems.push(`${s.label} ${scenario}: ${r.sockErrors} socket errors (connect/read/write/timeout)`);
   }
   if (s.failed) problems.push(`${s.label}: ${s.failed}`);
+  for (const scenario of (s.scenarios ?? "").split(" ").filter(Boolean)) {
+    if (s.skipped || s.failed || results[s.key][scenario]) continue;
+    const why = scenario === "get-session-cache" ? " (bench.sh skips it when sign-in sets no session_data cookie)" : "";
+    problems.push(`${s.label}: no ${scenario} figure${why}`);
+  }
 }
 if (problems.length) out.push("", "Problems:", "", ...problems.map((p) => `- ${p}`));
 console.log(out.join("\n"));

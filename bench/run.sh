@@ -6,8 +6,11 @@
 #        THREADS=2 CONNECTIONS=32 N_USERS=50 TIMEOUT=10s   wrk settings, as bench.sh
 #        SCENARIOS="get-session sign-in sign-up"
 #        SERVERS="reference authlog-sqlite authlog-sqlite-nocache authlog-postgres
-#                 authlog-postgres-nocache hello"   subset, in this order (-nocache: authlog with
-#                 AUTHLOG_SESSION_CACHE_TTL_MS=0, get-session only)
+#                 authlog-postgres-nocache reference-cookie-cache authlog-sqlite-cache-compact
+#                 authlog-sqlite-cache-jwt authlog-sqlite-cache-jwe authlog-postgres-cache-compact
+#                 hello"   subset, in this order (-nocache: authlog with
+#                 AUTHLOG_SESSION_CACHE_TTL_MS=0, get-session only; *-cache*: the cookie cache on,
+#                 get-session and get-session-cache)
 #        ARGON2_SECONDS=10                   length of the Argon2id limit measurement
 #        IDLE_WAIT=300 IDLE_BUSY=10          wait up to IDLE_WAIT s before each measurement for
 #                                            the machine to be at most IDLE_BUSY % busy
@@ -29,7 +32,10 @@ BENCH="$ROOT/bench"
 export RUNS="${RUNS:-3}" DURATION="${DURATION:-10s}"
 export THREADS="${THREADS:-2}" CONNECTIONS="${CONNECTIONS:-32}" N_USERS="${N_USERS:-50}" TIMEOUT="${TIMEOUT:-10s}"
 SCENARIOS="${SCENARIOS:-get-session sign-in sign-up}"
-SERVERS="${SERVERS:-reference authlog-sqlite authlog-sqlite-nocache authlog-postgres authlog-postgres-nocache hello}"
+ALL_SERVERS="reference authlog-sqlite authlog-sqlite-nocache authlog-postgres authlog-postgres-nocache
+  reference-cookie-cache authlog-sqlite-cache-compact authlog-sqlite-cache-jwt authlog-sqlite-cache-jwe
+  authlog-postgres-cache-compact hello"
+SERVERS="${SERVERS:-$ALL_SERVERS}"
 ARGON2_SECONDS="${ARGON2_SECONDS:-10}"
 IDLE_WAIT="${IDLE_WAIT:-300}" IDLE_BUSY="${IDLE_BUSY:-10}" RETRIES="${RETRIES:-2}"
 REFERENCE_DIR="${REFERENCE_DIR:-$ROOT/../shared/reference}"
@@ -272,33 +278,37 @@ done
 
 SECRET="$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')"
 
+# bench_reference KEY LABEL SCENARIOS [NAME=VALUE...]: the reference with PLUGINS=core on its own
+# fresh SQLite file; the extra arguments go into its environment (COOKIE_CACHE=1).
 bench_reference() {
-  local port="${REF_PORT:-$(free_port)}" label="better-auth 1.7.25 (PLUGINS=core)"
+  local key="$1" label="$2" scenarios="$3"
+  shift 3
+  local port="${REF_PORT:-$(free_port)}"
   require_free_port "$port"
-  log "starting the reference on 127.0.0.1:$port"
+  log "starting $label on 127.0.0.1:$port"
   REF_PORT_RUNNING="$port"
   env -i PATH="$PATH" HOME="$HOME" PORT="$port" HOST=127.0.0.1 PLUGINS=core \
-    BETTER_AUTH_SECRET="$SECRET" DB_FILE="$SCRATCH/reference.db" OUTBOX="$SCRATCH/reference-outbox.jsonl" \
-    PID_FILE="$SCRATCH/reference.pid" LOG_FILE="$OUT_RAW/reference.log" \
+    BETTER_AUTH_SECRET="$SECRET" DB_FILE="$SCRATCH/$key.db" OUTBOX="$SCRATCH/$key-outbox.jsonl" \
+    PID_FILE="$SCRATCH/reference.pid" LOG_FILE="$OUT_RAW/$key.log" "$@" \
     "$REF/reference/start.sh" >&2 9>&-
   SERVER_PID="$(cat "$SCRATCH/reference.pid")"
   local failed=""
-  run_shared_bench reference "http://127.0.0.1:$port" "$label" "$SCENARIOS" || failed="bench.sh exited with status $?"
+  run_shared_bench "$key" "http://127.0.0.1:$port" "$label" "$scenarios" || failed="bench.sh exited with status $?"
   PEAK="$(peak_kib "$SERVER_PID")"
   SERVER_PID=""
   PORT="$port" PID_FILE="$SCRATCH/reference.pid" "$REF/reference/stop.sh" >&2
   REF_PORT_RUNNING=""
   BUSY="$BUSY/$(cpu_busy)"
-  manifest key=reference label="$label" raw="$OUT_RAW/reference" peak_kib="$PEAK" busy="$BUSY" failed="$failed"
+  manifest key="$key" label="$label" scenarios="$scenarios" raw="$OUT_RAW/$key" peak_kib="$PEAK" busy="$BUSY" failed="$failed"
 }
 
-# bench_authlog KEY LABEL DATABASE_URL PORT SCENARIOS [NAME=VALUE...]: the extra arguments
-# go into authlog's environment.
-bench_authlog() {
-  local key="$1" label="$2" database_url="$3" port="$4" scenarios="$5"
-  shift 5
+# start_authlog VAR KEY DATABASE_URL PORT [NAME=VALUE...]: starts authlog in the background,
+# its pid into the variable VAR; the extra arguments go into its environment. Its log is
+# $OUT_RAW/KEY.log.
+start_authlog() {
+  local var="$1" key="$2" database_url="$3" port="$4"
+  shift 4
   require_free_port "$port"
-  log "starting $label on 127.0.0.1:$port"
   local dir="$SCRATCH/$key"
   mkdir -p "$dir"
   # A clean environment and an empty working directory: no authlog.toml, AUTHLOG_* or
@@ -308,14 +318,23 @@ bench_authlog() {
     BETTER_AUTH_TRUSTED_ORIGINS="http://localhost:$port" "$@" \
     "$AUTHLOG" serve --host 127.0.0.1 --port "$port" --database-url "$database_url") \
     >"$OUT_RAW/$key.log" 2>&1 9>&- &
-  SERVER_PID=$!
+  printf -v "$var" '%s' "$!"
+}
+
+# bench_authlog KEY LABEL DATABASE_URL PORT SCENARIOS [NAME=VALUE...]: the extra arguments
+# go into authlog's environment.
+bench_authlog() {
+  local key="$1" label="$2" database_url="$3" port="$4" scenarios="$5"
+  shift 5
+  log "starting $label on 127.0.0.1:$port"
+  start_authlog SERVER_PID "$key" "$database_url" "$port" "$@"
   wait_ready "http://127.0.0.1:$port" "$SERVER_PID" "$OUT_RAW/$key.log"
   local failed=""
   run_shared_bench "$key" "http://127.0.0.1:$port" "$label" "$scenarios" || failed="bench.sh exited with status $?"
   kill -0 "$SERVER_PID" 2>/dev/null || failed="${failed:+$failed; }the server died (see $key.log)"
   stop_server
   BUSY="$BUSY/$(cpu_busy)"
-  manifest key="$key" label="$label" raw="$OUT_RAW/$key" peak_kib="$PEAK" busy="$BUSY" failed="$failed"
+  manifest key="$key" label="$label" scenarios="$scenarios" raw="$OUT_RAW/$key" peak_kib="$PEAK" busy="$BUSY" failed="$failed"
 }
 
 # bench_authlog_sqlite KEY LABEL SCENARIOS [NAME=VALUE...]: on a fresh SQLite file.
@@ -325,20 +344,30 @@ bench_authlog_sqlite() {
   bench_authlog "$key" "$label" "sqlite://$SCRATCH/$key.db" "${SQLITE_PORT:-$(free_port)}" "$scenarios" "$@"
 }
 
+# pg_fresh_db KEY LABEL: a fresh PostgreSQL database, its name in PG_DB. When PostgreSQL does
+# not answer, records LABEL as skipped and returns 1.
+pg_fresh_db() {
+  if ! timeout 10 psql "$PG_URL/postgres" -Atqc 'SELECT 1' >/dev/null 2>&1; then
+    log "PostgreSQL unreachable at $PG_URL: skipping $2"
+    manifest key="$1" label="$2" skipped="PostgreSQL unreachable at $PG_URL"
+    return 1
+  fi
+  PG_DB="authlog_bench_${TS//-/_}_$$_${1//-/_}"
+  psql "$PG_URL/postgres" -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null
+}
+
+pg_drop_db() {
+  psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$PG_DB\"" >/dev/null
+  PG_DB=""
+}
+
 # bench_authlog_postgres KEY LABEL SCENARIOS [NAME=VALUE...]: on a fresh PostgreSQL database.
 bench_authlog_postgres() {
   local key="$1" label="$2" scenarios="$3"
   shift 3
-  if ! timeout 10 psql "$PG_URL/postgres" -Atqc 'SELECT 1' >/dev/null 2>&1; then
-    log "PostgreSQL unreachable at $PG_URL: skipping $label"
-    manifest key="$key" label="$label" skipped="PostgreSQL unreachable at $PG_URL"
-    return 0
-  fi
-  PG_DB="authlog_bench_${TS//-/_}_$$_${key//-/_}"
-  psql "$PG_URL/postgres" -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null
+  pg_fresh_db "$key" "$label" || return 0
   bench_authlog "$key" "$label" "$PG_URL/$PG_DB" "${PG_PORT:-$(free_port)}" "$scenarios" "$@"
-  psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$PG_DB\"" >/dev/null
-  PG_DB=""
+  pg_drop_db
 }
 
 # The hello server has no sign-up, so bench.sh cannot prepare users for it: run wrk with the
@@ -385,12 +414,16 @@ EOF
   echo "rss_end_mib=$(rss)" >>"$dir/rss.txt"
   stop_server
   BUSY="$BUSY/$(cpu_busy)"
-  manifest key="$key" label="$label" raw="$dir" peak_kib="$PEAK" busy="$BUSY" failed="$failed"
+  manifest key="$key" label="$label" scenarios=get-session raw="$dir" peak_kib="$PEAK" busy="$BUSY" failed="$failed"
 }
+
+# Each cookie-cache server is measured on the cache-hit path (get-session-cache: the token and
+# session_data cookies) and, for comparison, with the token alone (get-session).
+CACHE_SCENARIOS="get-session get-session-cache"
 
 run_server() {
   case "$1" in
-    reference) bench_reference ;;
+    reference) bench_reference reference "better-auth 1.7.25 (PLUGINS=core)" "$SCENARIOS" ;;
     authlog-sqlite) bench_authlog_sqlite authlog-sqlite "authlog (SQLite)" "$SCENARIOS" ;;
     authlog-postgres) bench_authlog_postgres authlog-postgres "authlog (PostgreSQL)" "$SCENARIOS" ;;
     # authlog answers repeated get-session from an in-process cache (1 s TTL); with it off,
@@ -401,15 +434,25 @@ run_server() {
     authlog-postgres-nocache)
       bench_authlog_postgres authlog-postgres-nocache "authlog (PostgreSQL, session cache off)" get-session \
         AUTHLOG_SESSION_CACHE_TTL_MS=0 ;;
+    # The cookie cache: Better Auth's session.cookieCache (maxAge 300, its default strategy,
+    # compact) against authlog's, same max age, per strategy.
+    reference-cookie-cache)
+      bench_reference reference-cookie-cache "better-auth 1.7.25 (PLUGINS=core, cookie cache compact)" \
+        "$CACHE_SCENARIOS" COOKIE_CACHE=1 ;;
+    authlog-sqlite-cache-compact | authlog-sqlite-cache-jwt | authlog-sqlite-cache-jwe)
+      bench_authlog_sqlite "$1" "authlog (SQLite, cookie cache ${1##*-})" "$CACHE_SCENARIOS" \
+        AUTHLOG_COOKIE_CACHE_ENABLED=true AUTHLOG_COOKIE_CACHE_STRATEGY="${1##*-}" AUTHLOG_COOKIE_CACHE_MAX_AGE=300 ;;
+    authlog-postgres-cache-compact)
+      bench_authlog_postgres "$1" "authlog (PostgreSQL, cookie cache compact)" "$CACHE_SCENARIOS" \
+        AUTHLOG_COOKIE_CACHE_ENABLED=true AUTHLOG_COOKIE_CACHE_STRATEGY=compact AUTHLOG_COOKIE_CACHE_MAX_AGE=300 ;;
     hello) bench_hello ;;
   esac
 }
 
 for server in $SERVERS; do
-  case "$server" in
-    reference | authlog-sqlite | authlog-postgres | authlog-sqlite-nocache | authlog-postgres-nocache | hello) ;;
-    *) die "unknown server $server (see SERVERS at the top of bench/run.sh)" ;;
-  esac
+  known=""
+  for name in $ALL_SERVERS; do [ "$name" = "$server" ] && known=1; done
+  [ -n "$known" ] || die "unknown server $server (see SERVERS at the top of bench/run.sh)"
 done
 for server in $SERVERS; do
   # The machine is idle before each benchmark (wait_idle); if it is busy right after, other
