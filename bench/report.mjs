@@ -4,7 +4,10 @@
 //   {"key","label","raw":DIR,"peak_kib"} where DIR holds bench.sh's raw.jsonl and rss.txt,
 //   or {"key","label","skipped":REASON}; "failed":REASON marks a server whose run broke off;
 //   "busy":"B/A" is the machine's CPU busy % before and after its benchmark; "scenarios" the
-//   scenarios asked for (one missing from raw.jsonl is a problem).
+//   scenarios asked for (one missing from raw.jsonl is a problem). Two instances measured
+//   together (authlog-postgres-nats-2x) add "peak_b_kib" and "published":"STREAM/LOG" (events
+//   in the NATS stream / in the log), and each raw.jsonl record holds both wrk results in
+//   "parts" and both RSS samples in "rss_parts".
 // Env: ARGON2_BUSY (busy % before the Argon2 measurement), ARGON2_CPU (% of cores its threads got),
 //      IDLE_BUSY (the busy % above which a measurement is flagged, default 10).
 // ARGON2_JSON: the line printed by argon2_limit (or an empty file).
@@ -23,7 +26,9 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const mib = (kib) => (kib == null ? "n/a" : `${(kib / 1024).toFixed(0)}`);
+// req/s of one wrk result; a record with "parts" (one wrk per instance, run together) sums them.
 const rpsOf = (w) => w.requests / (w.duration_us / 1e6);
+const recordRps = (r) => (r.parts ? r.parts.reduce((a, p) => a + rpsOf(p), 0) : rpsOf(r.wrk));
 // "VmRSS/VmHWM" MiB samples: the largest of each over the runs.
 const maxRss = (samples) => {
   const ok = samples.filter((x) => /^\d+\/\d+$/.test(x ?? ""));
@@ -32,7 +37,7 @@ const maxRss = (samples) => {
   return `${at(0)}/${at(1)}`;
 };
 
-// results[key][scenario] = { rps, p50, p99, runs, non2xx, sockErrors, rss }
+// results[key][scenario] = { rps, p50, p99, runs, split, non2xx, sockErrors, rss }
 const results = {};
 for (const s of servers) {
   results[s.key] = {};
@@ -43,14 +48,18 @@ for (const s of servers) {
     by.get(r.scenario).push(r);
   }
   for (const [scenario, rs] of by) {
-    const rps = rs.map((r) => rpsOf(r.wrk));
-    // bench.sh samples "VmRSS/VmHWM" (MiB) right after each wrk run.
-    const rss = maxRss(rs.map((r) => r.rss));
+    const rps = rs.map(recordRps);
+    // bench.sh samples "VmRSS/VmHWM" (MiB) right after each wrk run; two instances, one each.
+    const rss = rs[0].rss_parts
+      ? rs[0].rss_parts.map((_, i) => maxRss(rs.map((r) => r.rss_parts[i]))).join(" + ")
+      : maxRss(rs.map((r) => r.rss));
     results[s.key][scenario] = {
       rps: median(rps),
       p50: median(rs.map((r) => r.wrk.p50_us / 1000)),
       p99: median(rs.map((r) => r.wrk.p99_us / 1000)),
       runs: rps,
+      // per run, each instance's req/s ("A+B"), for records with parts
+      split: rs.map((r) => (r.parts ? r.parts.map((p) => rpsOf(p).toFixed(0)).join("+") : null)),
       non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
       sockErrors: rs.reduce((a, r) => a + r.wrk.err_connect + r.wrk.err_read + r.wrk.err_write + r.wrk.err_timeout, 0),
       rss,
@@ -71,7 +80,8 @@ for (const s of servers) {
   for (const [scenario, r] of scenarios) {
     out.push(
       `| ${s.label} | ${scenario} | ${r.rps.toFixed(1)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ` +
-        `${r.runs.map((x) => x.toFixed(0)).join(" / ")} | ${r.non2xx} | ${r.sockErrors} | ${r.rss} |`,
+        `${r.runs.map((x, i) => x.toFixed(0) + (r.split[i] ? ` (${r.split[i]})` : "")).join(" / ")} | ` +
+        `${r.non2xx} | ${r.sockErrors} | ${r.rss} |`,
     );
   }
   if (s.failed) out.push(`| ${s.label} | (failed: ${s.failed}) | | | | | | | |`);
@@ -131,10 +141,23 @@ if (present([refCache]).length) {
 for (const key of present([refCache, ...cacheKeys])) {
   ratio(`${label(key)} cache hit / ${label("hello")} ceiling`, rps(key, "get-session-cache"), rps("hello", "get-session"), "req/s", "req/s");
 }
+// Two instances on one PostgreSQL and NATS, the load split across them, against one instance.
+const pair = "authlog-postgres-nats-2x";
+if (present([pair]).length) {
+  out.push("", "Two instances (PostgreSQL + NATS, load split across both, req/s summed):", "");
+  for (const scenario of ["get-session", "sign-in"]) {
+    ratio(`${label(pair)} ${scenario} / ${label("authlog-postgres")} ${scenario}`, rps(pair, scenario), rps("authlog-postgres", scenario), "req/s", "req/s");
+  }
+  ratio(`${label(pair)} sign-in / Argon2id limit`, rps(pair, "sign-in"), argon?.hashes_per_sec, "req/s", "hashes/s");
+  ratio(`${label(pair)} get-session / ${label("hello")} ceiling`, rps(pair, "get-session"), rps("hello", "get-session"), "req/s", "req/s");
+  const published = servers.find((s) => s.key === pair)?.published;
+  if (published) out.push(`- events in the NATS stream / in the log after the run: ${published}`);
+}
 out.push("");
 out.push("Memory (MiB): idle = after preparing the users (VmRSS/VmHWM); peak = VmHWM read just before stopping the server.", "");
 for (const s of servers.filter((s) => !s.skipped)) {
-  out.push(`- ${s.label}: idle ${s.idle}, peak ${mib(s.peak_kib)}`);
+  const peak = s.peak_b_kib == null ? mib(s.peak_kib) : `${mib(s.peak_kib)} + ${mib(s.peak_b_kib)} (A + B)`;
+  out.push(`- ${s.label}: idle ${s.idle}, peak ${peak}`);
 }
 
 // Other work on the machine (a build, a test suite) takes cores from whatever is measured.
@@ -162,6 +185,10 @@ for (const s of servers) {
     if (s.skipped || s.failed || results[s.key][scenario]) continue;
     const why = scenario === "get-session-cache" ? " (bench.sh skips it when sign-in sets no session_data cookie)" : "";
     problems.push(`${s.label}: no ${scenario} figure${why}`);
+  }
+  if (s.published) {
+    const [stream, log] = s.published.split("/");
+    if (stream !== log) problems.push(`${s.label}: the NATS stream holds ${stream} events, the log ${log}: the fan-out fell behind or failed`);
   }
 }
 if (problems.length) out.push("", "Problems:", "", ...problems.map((p) => `- ${p}`));

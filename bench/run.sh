@@ -8,9 +8,11 @@
 #        SERVERS="reference authlog-sqlite authlog-sqlite-nocache authlog-postgres
 #                 authlog-postgres-nocache reference-cookie-cache authlog-sqlite-cache-compact
 #                 authlog-sqlite-cache-jwt authlog-sqlite-cache-jwe authlog-postgres-cache-compact
-#                 hello"   subset, in this order (-nocache: authlog with
+#                 authlog-postgres-nats-2x hello"   subset, in this order (-nocache: authlog with
 #                 AUTHLOG_SESSION_CACHE_TTL_MS=0, get-session only; *-cache*: the cookie cache on,
-#                 get-session and get-session-cache)
+#                 get-session and get-session-cache; -nats-2x: two authlog processes on one
+#                 PostgreSQL database and NATS, the load split across both)
+#        NATS_URL=nats://127.0.0.1:4222      JetStream server for authlog-postgres-nats-2x
 #        ARGON2_SECONDS=10                   length of the Argon2id limit measurement
 #        IDLE_WAIT=300 IDLE_BUSY=10          wait up to IDLE_WAIT s before each measurement for
 #                                            the machine to be at most IDLE_BUSY % busy
@@ -18,11 +20,12 @@
 #                                            other work ran during it
 #        REFERENCE_DIR=<repo>/../shared/reference   the reference folder (read only is fine)
 #        PG_URL=postgres://postgres@127.0.0.1:5432  PostgreSQL server (trust auth)
-#        REF_PORT SQLITE_PORT PG_PORT HELLO_PORT    fixed ports (default: free ones)
+#        REF_PORT SQLITE_PORT PG_PORT PG_PORT_B HELLO_PORT   fixed ports (default: free ones)
 #        BUILD_TIMEOUT=3600 NPM_TIMEOUT=900  bounds in seconds
 #        KEEP_SCRATCH=1                      keep the scratch directory
 #
-# Servers run one after another, never two at once (the machine is small and wrk shares it).
+# Servers run one after another, never two at once (the machine is small and wrk shares it),
+# except the two instances of authlog-postgres-nats-2x, which are measured together.
 # Only loopback addresses are used. The table goes to bench/results/<timestamp>.md and stdout;
 # the raw wrk output, server logs and the Argon2 line go to bench/results/<timestamp>/.
 set -euo pipefail
@@ -34,13 +37,14 @@ export THREADS="${THREADS:-2}" CONNECTIONS="${CONNECTIONS:-32}" N_USERS="${N_USE
 SCENARIOS="${SCENARIOS:-get-session sign-in sign-up}"
 ALL_SERVERS="reference authlog-sqlite authlog-sqlite-nocache authlog-postgres authlog-postgres-nocache
   reference-cookie-cache authlog-sqlite-cache-compact authlog-sqlite-cache-jwt authlog-sqlite-cache-jwe
-  authlog-postgres-cache-compact hello"
+  authlog-postgres-cache-compact authlog-postgres-nats-2x hello"
 SERVERS="${SERVERS:-$ALL_SERVERS}"
 ARGON2_SECONDS="${ARGON2_SECONDS:-10}"
 IDLE_WAIT="${IDLE_WAIT:-300}" IDLE_BUSY="${IDLE_BUSY:-10}" RETRIES="${RETRIES:-2}"
 REFERENCE_DIR="${REFERENCE_DIR:-$ROOT/../shared/reference}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
 PG_URL="${PG_URL%/}"
+NATS_URL="${NATS_URL:-nats://127.0.0.1:4222}"
 BUILD_TIMEOUT="${BUILD_TIMEOUT:-3600}"
 NPM_TIMEOUT="${NPM_TIMEOUT:-900}"
 CACHE="${AUTHLOG_BENCH_CACHE:-$HOME/.cache/authlog-bench}"
@@ -61,6 +65,10 @@ case "$PG_URL" in
   postgres://*@127.*|postgres://*@localhost*|postgres://*@\[::1\]*) ;;
   *) die "PG_URL must point at a loopback address: $PG_URL" ;;
 esac
+case "$NATS_URL" in
+  nats://127.*|nats://localhost*|nats://\[::1\]*) ;;
+  *) die "NATS_URL must point at a loopback address: $NATS_URL" ;;
+esac
 
 # One benchmark at a time on this machine, whoever starts it.
 mkdir -p "$CACHE" "$RESULTS"
@@ -76,6 +84,9 @@ ARGON2_JSON="$OUT_RAW/argon2.json"
 
 # What is running right now, for the exit trap.
 SERVER_PID=""
+SERVER_PID_B=""
+WRK_PIDS=""
+NATS_STREAM=""
 REF_PORT_RUNNING=""
 PG_DB=""
 PEAK=""
@@ -102,15 +113,19 @@ cleanup() {
   if [ "$rc" != 0 ] && [ -s "$MANIFEST" ]; then
     write_report "incomplete: stopped with status $rc" && echo "(partial table written to $OUT_MD)" >&2
   fi
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID"
-    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$SERVER_PID" 2>/dev/null
-  fi
+  local pid
+  for pid in $WRK_PIDS; do kill "$pid" 2>/dev/null; done
+  for pid in $SERVER_PID $SERVER_PID_B; do
+    kill -0 "$pid" 2>/dev/null || continue
+    kill "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null
+  done
   if [ -n "$REF_PORT_RUNNING" ]; then
     PORT="$REF_PORT_RUNNING" PID_FILE="$SCRATCH/reference.pid" "$REF/reference/stop.sh" >/dev/null
   fi
   [ -n "$PG_DB" ] && psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null
+  [ -n "$NATS_STREAM" ] && node "$BENCH/nats.mjs" delete "$NATS_URL" "$NATS_STREAM"
   if [ "${KEEP_SCRATCH:-0}" = 1 ]; then echo "scratch kept: $SCRATCH" >&2; else rm -rf "$SCRATCH"; fi
   exit "$rc"
 }
@@ -170,14 +185,17 @@ wait_idle() {
 
 peak_kib() { awk '/^VmHWM:/{print $2}' "/proc/$1/status" 2>/dev/null || true; }
 
-# Stops the server we started ($SERVER_PID), reading its peak RSS (KiB) into PEAK first.
+# stop_server [VAR]: stops the server we started whose pid is in VAR (default SERVER_PID),
+# reading its peak RSS (KiB) into PEAK first, and empties VAR.
 stop_server() {
-  PEAK="$(peak_kib "$SERVER_PID")"
-  kill "$SERVER_PID" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
+  local var="${1:-SERVER_PID}"
+  local pid="${!var}"
+  PEAK="$(peak_kib "$pid")"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  printf -v "$var" '%s' ""
 }
 
 # manifest KEY=VALUE...: appends one JSON object to the manifest (peak_kib as a number).
@@ -370,6 +388,161 @@ bench_authlog_postgres() {
   pg_drop_db
 }
 
+# wait_bus_connected PID LOG: waits up to 10 s for authlog's "event bus ... connected" line.
+wait_bus_connected() {
+  local pid="$1" server_log="$2"
+  for _ in $(seq 1 50); do
+    grep -q 'NATS at .*: connected' "$server_log" && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  cat "$server_log" >&2
+  die "authlog (pid $pid) did not report a connected NATS bus within 10 s (see $server_log)"
+}
+
+# rss_of PID: "<VmRSS MiB>/<VmHWM MiB>", as bench.sh samples it.
+rss_of() {
+  awk '/^VmRSS:/{r=$2} /^VmHWM:/{h=$2} END{printf "%.0f/%.0f", r/1024, h/1024}' "/proc/$1/status" 2>/dev/null || echo n/a
+}
+
+# wrk_pair DIR SCENARIO REP LABEL URL_A URL_B: one wrk against each instance, started together
+# with half the threads and connections each; appends one raw.jsonl record holding both.
+wrk_pair() {
+  local dir="$1" scenario="$2" rep="$3" label="$4" url_a="$5" url_b="$6"
+  local script threads=$((THREADS > 1 ? THREADS / 2 : 1)) connections=$((CONNECTIONS > 1 ? CONNECTIONS / 2 : 1))
+  case "$scenario" in get-session) script=get-session.lua ;; sign-in) script=sign-in.lua ;; esac
+  local pid_a pid_b rc=0
+  BENCH_DIR="$REF/bench" BENCH_DATA="$dir/data.lua" COOKIE_MODE=token \
+    wrk -t"$threads" -c"$connections" -d"$DURATION" --timeout "$TIMEOUT" --latency \
+    -s "$REF/bench/$script" "$url_a" >"$dir/$scenario-$rep-a.txt" 2>&1 9>&- &
+  pid_a=$!
+  BENCH_DIR="$REF/bench" BENCH_DATA="$dir/data.lua" COOKIE_MODE=token \
+    wrk -t"$threads" -c"$connections" -d"$DURATION" --timeout "$TIMEOUT" --latency \
+    -s "$REF/bench/$script" "$url_b" >"$dir/$scenario-$rep-b.txt" 2>&1 9>&- &
+  pid_b=$!
+  WRK_PIDS="$pid_a $pid_b"
+  wait "$pid_a" || rc=1
+  wait "$pid_b" || rc=1
+  WRK_PIDS=""
+  [ "$rc" = 0 ] || return 1
+  # shellcheck disable=SC2016 # JavaScript template literals, not shell expansions
+  node -e '
+    const fs = require("fs");
+    const [scenario, rep, label, rssA, rssB, ...files] = process.argv.slice(1);
+    const parts = files.map((f) => {
+      const text = fs.readFileSync(f, "utf8");
+      const line = text.split("\n").filter((l) => l.startsWith("BENCH_JSON ")).at(-1);
+      if (!line) throw new Error(`no BENCH_JSON line in ${f}`);
+      const non2xx = Number(text.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0);
+      return { ...JSON.parse(line.slice("BENCH_JSON ".length)), non2xx };
+    });
+    const sum = (k) => parts.reduce((a, p) => a + p[k], 0);
+    const max = (k) => Math.max(...parts.map((p) => p[k]));
+    // req/s is the sum of the parts (report.mjs reads "parts"); latencies are the worse part.
+    const wrk = { requests: sum("requests"), duration_us: max("duration_us"), bytes: sum("bytes"),
+      p50_us: max("p50_us"), p90_us: max("p90_us"), p99_us: max("p99_us"), max_us: max("max_us"),
+      err_connect: sum("err_connect"), err_read: sum("err_read"), err_write: sum("err_write"),
+      err_status: sum("err_status"), err_timeout: sum("err_timeout") };
+    console.log(JSON.stringify({ scenario, rep: Number(rep), label, non2xx: sum("non2xx"), rss: "n/a",
+      rss_parts: [rssA, rssB], wrk, parts }));
+  ' "$scenario" "$rep" "$label" "$(rss_of "$SERVER_PID")" "$(rss_of "$SERVER_PID_B")" \
+    "$dir/$scenario-$rep-a.txt" "$dir/$scenario-$rep-b.txt" >>"$dir/raw.jsonl" || return 1
+  echo "  $scenario rep $rep: A $(grep -m1 'Requests/sec' "$dir/$scenario-$rep-a.txt"); B $(grep -m1 'Requests/sec' "$dir/$scenario-$rep-b.txt")" >&2
+}
+
+# Two authlog processes on one fresh PostgreSQL database, publishing to and following one NATS
+# stream of their own (cookie cache off, session cache on as by default). Users and sessions are
+# prepared through instance A only; each scenario then runs one wrk against A and one against B
+# at the same time, so B serves sessions it learnt of through the database. The row sums the two
+# wrk figures. Afterwards it checks that the stream holds every event of the log.
+bench_authlog_nats_pair() {
+  local key=authlog-postgres-nats-2x label="authlog (PostgreSQL + NATS, 2 instances)"
+  local scenarios="get-session sign-in"
+  if ! node "$BENCH/nats.mjs" probe "$NATS_URL" 2>"$SCRATCH/nats-probe.err"; then
+    log "NATS (JetStream) unreachable at $NATS_URL: skipping $label"
+    manifest key="$key" label="$label" skipped="NATS unreachable at $NATS_URL: $(sed 's/^nats.mjs: //' "$SCRATCH/nats-probe.err" | tr -d '\n')"
+    return 0
+  fi
+  pg_fresh_db "$key" "$label" || return 0
+  local id
+  id="$(node -e 'console.log(require("crypto").randomBytes(6).toString("hex"))')"
+  NATS_STREAM="BENCH_$id"
+  # A private stream and subjects; its events expire after 10 minutes should the stream outlive
+  # the run (it is deleted below and by the exit trap).
+  local bus=(NATS_URL="$NATS_URL" AUTHLOG_NATS_STREAM="$NATS_STREAM"
+    AUTHLOG_NATS_SUBJECT_PREFIX="bench_$id.auth" AUTHLOG_NATS_MAX_AGE=600)
+  local port_a="${PG_PORT:-$(free_port)}"
+  local url_a="http://127.0.0.1:$port_a"
+  log "starting $label: A on 127.0.0.1:$port_a (stream $NATS_STREAM)"
+  start_authlog SERVER_PID "$key-a" "$PG_URL/$PG_DB" "$port_a" "${bus[@]}"
+  wait_ready "$url_a" "$SERVER_PID" "$OUT_RAW/$key-a.log"
+  wait_bus_connected "$SERVER_PID" "$OUT_RAW/$key-a.log"
+  # B is started once A has migrated the database; it trusts A's origin, which the prepared
+  # sign-in requests carry.
+  local port_b="${PG_PORT_B:-$(free_port)}"
+  local url_b="http://127.0.0.1:$port_b"
+  log "starting $label: B on 127.0.0.1:$port_b"
+  start_authlog SERVER_PID_B "$key-b" "$PG_URL/$PG_DB" "$port_b" "${bus[@]}" \
+    BETTER_AUTH_TRUSTED_ORIGINS="http://localhost:$port_b,$url_a"
+  wait_ready "$url_b" "$SERVER_PID_B" "$OUT_RAW/$key-b.log"
+  wait_bus_connected "$SERVER_PID_B" "$OUT_RAW/$key-b.log"
+
+  local dir="$OUT_RAW/$key" failed="" rep scenario cookie
+  mkdir -p "$dir"
+  wait_idle
+  log "benchmarking $label at $url_a + $url_b (scenarios: $scenarios; machine ${BUSY}% busy before)"
+  if ! node "$REF/bench/prepare.mjs" signup "$url_a" "$N_USERS" "$dir/users.json" >&2; then
+    failed="preparing users through A failed"
+  fi
+  echo "rss_idle_mib=$(rss_of "$SERVER_PID") + $(rss_of "$SERVER_PID_B")" >"$dir/rss.txt"
+  : >"$dir/raw.jsonl"
+  for rep in $(seq 1 "$RUNS"); do
+    [ -z "$failed" ] || break
+    # Fresh sessions through A each run, as bench.sh does; B must know them.
+    if ! node "$REF/bench/prepare.mjs" signin "$url_a" "$dir/users.json" "$dir/data.lua" >/dev/null; then
+      failed="signing the users in through A failed"
+      break
+    fi
+    cookie="$(sed -n 's/^bench_token_cookies = {"\([^"]*\)".*/\1/p' "$dir/data.lua")"
+    if ! curl -fsS -H "Cookie: $cookie" "$url_b/api/auth/get-session" | grep -q '"email"'; then
+      failed="instance B does not answer a session created through A"
+      break
+    fi
+    for scenario in $scenarios; do
+      if ! wrk_pair "$dir" "$scenario" "$rep" "$label" "$url_a" "$url_b"; then
+        failed="wrk failed for $scenario (see $key/$scenario-$rep-a.txt, -b.txt)"
+        break 2
+      fi
+    done
+  done
+  echo "rss_end_mib=$(rss_of "$SERVER_PID") + $(rss_of "$SERVER_PID_B")" >>"$dir/rss.txt"
+  kill -0 "$SERVER_PID" 2>/dev/null || failed="${failed:+$failed; }instance A died (see $key-a.log)"
+  kill -0 "$SERVER_PID_B" 2>/dev/null || failed="${failed:+$failed; }instance B died (see $key-b.log)"
+
+  # Did the fan-out keep up? Give the publisher up to 15 s to catch up with the log.
+  local events="" published=""
+  for _ in $(seq 1 30); do
+    events="$(psql "$PG_URL/$PG_DB" -Atqc 'SELECT count(*) FROM events' 2>/dev/null || echo '?')"
+    published="$(node "$BENCH/nats.mjs" info "$NATS_URL" "$NATS_STREAM" 2>/dev/null || echo '?')"
+    [ "$published" = "$events" ] && break
+    sleep 0.5
+  done
+  log "the stream holds $published of the log's $events events"
+
+  local peak_a peak_b
+  stop_server SERVER_PID
+  peak_a="$PEAK"
+  stop_server SERVER_PID_B
+  peak_b="$PEAK"
+  BUSY="$BUSY/$(cpu_busy)"
+  node "$BENCH/nats.mjs" delete "$NATS_URL" "$NATS_STREAM" ||
+    log "could not delete the stream $NATS_STREAM; its events expire after 600 s"
+  NATS_STREAM=""
+  pg_drop_db
+  manifest key="$key" label="$label" scenarios="$scenarios" raw="$dir" peak_kib="$peak_a" peak_b_kib="$peak_b" \
+    busy="$BUSY" failed="$failed" published="$published/$events"
+}
+
 # The hello server has no sign-up, so bench.sh cannot prepare users for it: run wrk with the
 # same get-session.lua, a dummy cookie and bench.sh's settings, and write the same raw.jsonl.
 bench_hello() {
@@ -445,6 +618,7 @@ run_server() {
     authlog-postgres-cache-compact)
       bench_authlog_postgres "$1" "authlog (PostgreSQL, cookie cache compact)" "$CACHE_SCENARIOS" \
         AUTHLOG_COOKIE_CACHE_ENABLED=true AUTHLOG_COOKIE_CACHE_STRATEGY=compact AUTHLOG_COOKIE_CACHE_MAX_AGE=300 ;;
+    authlog-postgres-nats-2x) bench_authlog_nats_pair ;;
     hello) bench_hello ;;
   esac
 }
