@@ -49,7 +49,9 @@ impl Application {
             Some(secret) => secret.clone(),
             None => development_secret(&db).await?,
         };
-        let projections = authlog_projections::core();
+        // The audit trail runs inline until the asynchronous runner takes it over.
+        let mut projections = authlog_projections::core();
+        projections.extend(authlog_projections::asynchronous());
         let store = EventStore::open(
             db,
             Upcasters::default(),

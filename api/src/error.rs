@@ -78,6 +78,7 @@ error_codes! {
     INVALID_USER => UNAUTHORIZED, "Invalid user";
     RESET_PASSWORD_DISABLED => BAD_REQUEST, "Reset password isn't enabled";
     CHANGE_EMAIL_DISABLED => BAD_REQUEST, "Change email is disabled";
+    YOU_ARE_NOT_ALLOWED_TO_LIST_AUDIT_LOGS => FORBIDDEN, "You are not allowed to list audit logs";
 }
 
 /// An error as Better Auth reports it.

@@ -26,6 +26,7 @@ const SQLITE: &[Migration] = migrations!("sqlite":
     3 "0003_consumers",
     5 "0005_verifications",
     6 "0006_webhooks",
+    7 "0007_audit_log",
 );
 
 const POSTGRES: &[Migration] = migrations!("postgres":
@@ -34,6 +35,7 @@ const POSTGRES: &[Migration] = migrations!("postgres":
     3 "0003_consumers",
     5 "0005_verifications",
     6 "0006_webhooks",
+    7 "0007_audit_log",
 );
 
 /// Applies every migration not yet applied, each in its own transaction, and returns the

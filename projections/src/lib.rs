@@ -9,6 +9,7 @@
 //!   comparison.
 
 pub mod accounts;
+pub mod audit;
 pub mod read;
 pub mod rebuild;
 pub mod sessions;
@@ -62,6 +63,11 @@ pub fn core() -> Vec<Arc<dyn Projection>> {
         Arc::new(accounts::Accounts),
         Arc::new(verifications::Verifications),
     ]
+}
+
+/// The projections that run behind the log rather than inside the append: the audit trail.
+pub fn asynchronous() -> Vec<Arc<dyn Projection>> {
+    vec![Arc::new(audit::AuditLog)]
 }
 
 /// Wraps projections for [`authlog_eventstore::EventStore::open`].

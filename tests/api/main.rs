@@ -16,6 +16,8 @@ mod email;
 mod hooks;
 // Webhooks: signed calls, retries and dead letters.
 mod webhooks;
+// The audit trail and who may read it.
+mod audit;
 // Routing, content types, origins, error bodies.
 mod http;
 // The session_data cookie cache: strategies, hits, refusals, chunking, version bumps.

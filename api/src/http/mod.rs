@@ -99,6 +99,7 @@ pub fn router(auth: Auth) -> Router {
         )
         .route("/reset-password", post(routes::email::reset_password))
         .route("/change-email", post(routes::email::change_email))
+        .route("/audit/list", get(routes::audit::list))
         .route("/ok", get(routes::misc::ok))
         .route("/error", get(routes::misc::error_page))
         .method_not_allowed_fallback(not_found)

@@ -1,6 +1,7 @@
 //! Handlers, one file per group of endpoints, and what they share: finding the caller's
 //! session and the cookies that go with it (`caller`).
 
+pub(super) mod audit;
 mod caller;
 pub(super) mod email;
 pub(super) mod misc;
