@@ -24,12 +24,14 @@ const SQLITE: &[Migration] = migrations!("sqlite":
     1 "0001_log",
     2 "0002_core_projections",
     3 "0003_consumers",
+    4 "0004_projection_runner",
 );
 
 const POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_log",
     2 "0002_core_projections",
     3 "0003_consumers",
+    4 "0004_projection_runner",
 );
 
 /// Applies every migration not yet applied, each in its own transaction, and returns the

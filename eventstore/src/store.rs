@@ -109,19 +109,36 @@ impl EventStore {
     /// Appends every stream of `request` and applies its unique claims and the inline
     /// projections, all in one transaction.
     pub async fn append(&self, request: AppendRequest) -> Result<Vec<RecordedEvent>, AppendError> {
-        if request.is_empty() && request.unique.is_empty() {
+        self.append_all(std::slice::from_ref(&request)).await
+    }
+
+    /// Appends several requests in one transaction, each exactly as [`EventStore::append`]
+    /// would (its own metadata and time, unique claims, inline projections), all or nothing.
+    /// For imports and generated benchmark logs: one commit instead of one per command.
+    pub async fn append_all(
+        &self,
+        requests: &[AppendRequest],
+    ) -> Result<Vec<RecordedEvent>, AppendError> {
+        if requests
+            .iter()
+            .all(|request| request.is_empty() && request.unique.is_empty())
+        {
             return Ok(Vec::new());
         }
         let mut tx = self.inner.db.begin().await?;
-        self.apply_unique_claims(&mut tx, &request.unique).await?;
-        let recorded = insert_events(&mut tx, &request).await?;
-        for event in &recorded {
-            for projection in &self.inner.inline {
-                projection.apply(&mut tx, event).await.map_err(|error| {
-                    tracing::error!(projection = projection.name(), %error, "inline projection failed");
-                    error
-                })?;
+        let mut recorded = Vec::new();
+        for request in requests {
+            self.apply_unique_claims(&mut tx, &request.unique).await?;
+            let events = insert_events(&mut tx, request).await?;
+            for event in &events {
+                for projection in &self.inner.inline {
+                    projection.apply(&mut tx, event).await.map_err(|error| {
+                        tracing::error!(projection = projection.name(), %error, "inline projection failed");
+                        error
+                    })?;
+                }
             }
+            recorded.extend(events);
         }
         tx.commit().await?;
         if let Some(last) = recorded.last() {

@@ -1,35 +1,97 @@
 //! Projections: tables built from the log. They copy facts; they decide nothing.
 //!
 //! Layout:
-//! - [`Projection`] - the trait every projection implements (name, version, tables, apply).
+//! - [`Projection`] - the trait every projection implements (name, version, tables, how to
+//!   apply a batch of events to a [`Target`]).
 //! - [`users`], [`sessions`], [`accounts`]: the inline projections the auth hot path reads,
 //!   run inside the append transaction; [`inline`] lists them for the event store.
 //! - [`read`] - the queries the application runs against those tables.
 //! - [`rebuild`] - replays the log into a projection's tables and snapshots tables for
 //!   comparison.
+//! - `fold` and `bulk` (private) - bulk mode: a batch of events folded into one change per
+//!   row, written with multi-row statements.
 
 pub mod accounts;
+mod bulk;
+mod fold;
 pub mod read;
 pub mod rebuild;
 pub mod sessions;
 pub mod users;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use authlog_eventstore::{InlineProjection, RecordedEvent, Tx};
 
 /// A table (or set of tables) derived from the log.
+///
+/// Whether a projection runs inline (inside the append transaction) or asynchronously (in
+/// the runner, behind the log) is decided where it is registered, not here: the same code
+/// serves both, and the rebuild machinery replays either in bulk.
 #[async_trait::async_trait]
 pub trait Projection: Send + Sync {
-    /// Stable name, used for checkpoints and the CLI (`users`, `sessions`, ...).
+    /// Stable name, used for its state row and the CLI (`users`, `sessions`, ...).
     fn name(&self) -> &'static str;
-    /// Bumped when the shape of the rows changes; a new version is rebuilt from the log.
+    /// Bumped when the rows change shape or meaning; a projection whose tables were built by
+    /// another version is rebuilt from the log at start-up, before it is served.
     fn version(&self) -> i32;
     /// The tables this projection owns, with the columns that make up a row (for
     /// rebuild comparison). The first column is the primary key.
     fn tables(&self) -> &'static [Table];
-    /// Applies one event. Events the projection does not care about are ignored.
-    async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), sqlx::Error>;
+    /// What the async runner does with an event this projection cannot apply. A projection
+    /// that guards access (sessions, bans, revocations) must halt: skipping an event could
+    /// leave a revoked session alive. A cosmetic one (statistics, a feed) may skip it.
+    fn on_failure(&self) -> OnFailure {
+        OnFailure::Halt
+    }
+    /// Applies `events`, in log order, to the tables of `target`. Events the projection does
+    /// not care about are ignored. Only the state after the last event has to be written,
+    /// which lets a batch be folded into a few multi-row statements.
+    async fn apply_batch(
+        &self,
+        tx: &mut Tx,
+        events: &[RecordedEvent],
+        target: Target,
+    ) -> Result<(), sqlx::Error>;
+    /// Applies one event to the live tables (the inline path).
+    async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), sqlx::Error> {
+        self.apply_batch(tx, std::slice::from_ref(event), Target::Live)
+            .await
+    }
+}
+
+/// What the runner does when a projection fails to apply an event (after retrying it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Stop at the event, record it in `failed_events`, and keep retrying it: nothing after
+    /// it is applied until it goes through.
+    Halt,
+    /// Record the event in `failed_events`, go on with the next one, and retry the recorded
+    /// one on the side. Only for projections that tolerate events applied out of order.
+    Skip,
+}
+
+/// Which copy of a projection's tables a write goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The tables the application reads.
+    Live,
+    /// The shadow tables a rebuild fills (`<table>_shadow`) before swapping them in.
+    Shadow,
+}
+
+/// What a shadow table's name adds to its live table's name.
+pub const SHADOW_SUFFIX: &str = "_shadow";
+
+impl Target {
+    /// The name of `table` in this target.
+    pub fn table(self, table: &'static str) -> Cow<'static, str> {
+        match self {
+            Self::Live => Cow::Borrowed(table),
+            Self::Shadow => Cow::Owned(format!("{table}{SHADOW_SUFFIX}")),
+        }
+    }
 }
 
 /// A table owned by a projection.
