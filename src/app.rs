@@ -11,6 +11,8 @@ use authlog_bus::in_process::InProcessBus;
 use authlog_bus::publisher::Publisher;
 use authlog_eventstore::db::PoolSettings;
 use authlog_eventstore::{migrate, Db, EventStore, Upcasters};
+use authlog_projections::runner::Runner;
+use authlog_projections::Registry;
 use base64::Engine;
 use tokio::net::TcpListener;
 
@@ -22,6 +24,7 @@ pub struct Application {
     address: SocketAddr,
     auth: Auth,
     bus: InProcessBus,
+    registry: Registry,
 }
 
 impl Application {
@@ -32,20 +35,33 @@ impl Application {
 
     /// As [`Application::build`], with a controllable clock for tests.
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        Self::build_with(settings, clock, Registry::standard()).await
+    }
+
+    /// As [`Application::build`], with a clock and the projections to run. Projections whose
+    /// tables were built by another version of their code are rebuilt from the log here,
+    /// before the listener is bound: nothing is served from a table of the wrong shape.
+    pub async fn build_with(
+        settings: Settings,
+        clock: Clock,
+        registry: Registry,
+    ) -> anyhow::Result<Self> {
         settings.check_secret()?;
         let db = connect(&settings).await?;
         let secret = match &settings.secret {
             Some(secret) => secret.clone(),
             None => development_secret(&db).await?,
         };
-        let projections = authlog_projections::core();
         let store = EventStore::open(
             db,
             Upcasters::default(),
-            authlog_projections::inline(&projections),
+            authlog_projections::inline(registry.inline()),
         )
         .await
         .context("opening the event store")?;
+        authlog_projections::versions::ensure_current(&store, &registry)
+            .await
+            .context("rebuilding outdated projections")?;
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))
             .await
             .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
@@ -57,6 +73,7 @@ impl Application {
             address,
             auth,
             bus: InProcessBus::new(1024),
+            registry,
         })
     }
 
@@ -79,7 +96,8 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight. The
-    /// publisher feeding the in-process bus runs alongside.
+    /// publisher feeding the in-process bus and the runners of the async projections run
+    /// alongside.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -90,6 +108,15 @@ impl Application {
             Arc::new(self.bus.clone()),
             "publisher:in-process",
         );
+        let runners = self
+            .registry
+            .asynchronous()
+            .iter()
+            .map(|projection| {
+                let runner = Runner::new(self.auth.store().clone(), projection.clone());
+                tokio::spawn(runner.run(stopped.clone()))
+            })
+            .collect::<Vec<_>>();
         let publishing = tokio::spawn(publisher.run(stopped));
         let router = authlog_api::http::router(self.auth.clone());
         let served = axum::serve(self.listener, router)
@@ -101,6 +128,11 @@ impl Application {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::error!(%error, "the publisher stopped with an error"),
             Err(error) => tracing::error!(%error, "the publisher panicked"),
+        }
+        for runner in runners {
+            if let Err(error) = runner.await {
+                tracing::error!(%error, "a projection runner panicked");
+            }
         }
         self.auth.store().db().close().await;
         served

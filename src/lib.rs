@@ -5,10 +5,12 @@
 //! - [`settings`] - `Settings` from `authlog.toml`, the environment and flags.
 //! - [`app`] - `Application::build` (database, migrations, event store, service, listener)
 //!   and `run_until_stopped`.
-//! - [`cli`] - the subcommands (`serve`, `migrate`, `secret`, `info`).
+//! - [`cli`] - the subcommands (`serve`, `migrate`, `secret`, `info`, `projections`, `events`).
+//! - [`commands`] - what the operator subcommands do: projections, events, benchmark data.
 
 pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod settings;
 
 pub use app::Application;

@@ -66,10 +66,10 @@ struct Inner {
     committed: watch::Sender<i64>,
 }
 
-const SQLITE_COLUMNS: &str =
+pub(crate) const SQLITE_COLUMNS: &str =
     "global_position, 0 AS tx_id, event_id, aggregate_type, aggregate_id, \
      version, event_type, event_version, payload, metadata, occurred_at";
-const POSTGRES_COLUMNS: &str = "global_position, CAST(CAST(tx_id AS TEXT) AS BIGINT) AS tx_id, \
+pub(crate) const POSTGRES_COLUMNS: &str = "global_position, CAST(CAST(tx_id AS TEXT) AS BIGINT) AS tx_id, \
      CAST(event_id AS TEXT) AS event_id, aggregate_type, aggregate_id, version, event_type, \
      event_version, CAST(payload AS TEXT) AS payload, CAST(metadata AS TEXT) AS metadata, occurred_at";
 
@@ -280,14 +280,14 @@ impl EventStore {
         Ok(count)
     }
 
-    fn columns(&self) -> &'static str {
+    pub(crate) fn columns(&self) -> &'static str {
         match self.inner.db.backend() {
             Backend::Sqlite => SQLITE_COLUMNS,
             Backend::Postgres => POSTGRES_COLUMNS,
         }
     }
 
-    fn decode<R: sqlx::Row>(&self, row: &R) -> Result<RecordedEvent, StoreError>
+    pub(crate) fn decode<R: sqlx::Row>(&self, row: &R) -> Result<RecordedEvent, StoreError>
     where
         for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
         for<'r> i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,

@@ -13,11 +13,20 @@
 
 pub mod accounts;
 mod bulk;
+pub mod failed;
 mod fold;
+pub mod lock;
 pub mod read;
 pub mod rebuild;
+pub mod registry;
+pub mod runner;
 pub mod sessions;
+pub mod state;
+pub mod status;
 pub mod users;
+pub mod versions;
+
+pub use registry::{Mode, Registry};
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -117,11 +126,7 @@ impl InlineProjection for Inline {
 
 /// The inline projections of the core tables.
 pub fn core() -> Vec<Arc<dyn Projection>> {
-    vec![
-        Arc::new(users::Users),
-        Arc::new(sessions::Sessions),
-        Arc::new(accounts::Accounts),
-    ]
+    Registry::standard().inline().to_vec()
 }
 
 /// Wraps projections for [`authlog_eventstore::EventStore::open`].

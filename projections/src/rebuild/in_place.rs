@@ -1,10 +1,11 @@
-//! Replaying the log into projections, and snapshots of their tables for comparison.
+//! The simple rebuild, for tests and small logs: empty the live tables and replay into them
+//! in one transaction; and snapshots of whole tables for comparison.
 
 use std::sync::Arc;
 
 use authlog_eventstore::{with_reader, with_tx, Cursor, EventStore, StoreError};
 
-use crate::{Projection, Table};
+use crate::{Projection, Table, Target};
 
 /// Events read from the log per batch during a replay.
 const BATCH: i64 = 1000;
@@ -31,10 +32,10 @@ pub async fn rebuild_in_place(
         let events = store.read_all(cursor, BATCH).await?;
         let Some(last) = events.last() else { break };
         cursor = last.cursor();
-        for event in &events {
-            for projection in projections {
-                projection.apply(&mut tx, event).await?;
-            }
+        for projection in projections {
+            projection
+                .apply_batch(&mut tx, &events, Target::Live)
+                .await?;
         }
         replayed += events.len() as u64;
     }

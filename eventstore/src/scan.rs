@@ -1,0 +1,192 @@
+//! Reads of the log beyond the safe cursor of [`EventStore::read_all`]: inside a write
+//! transaction (a rebuild that holds the locks), single events, the head, the lag of a
+//! reader, and the history of one aggregate.
+
+use chrono::{DateTime, Utc};
+
+use crate::db::{Db, Tx};
+use crate::event::{Cursor, RecordedEvent};
+use crate::store::{EventStore, StoreError, POSTGRES_COLUMNS, SQLITE_COLUMNS};
+use crate::{from_millis, with_reader};
+
+/// How far a reader of the whole log is behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lag {
+    /// Committed events after the reader's cursor.
+    pub events: i64,
+    /// When the oldest of them happened (`None` when there are none).
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+impl EventStore {
+    /// Up to `limit` events after `after`, read inside `tx`, in the order of the safe cursor
+    /// but without its horizon: every event committed before the statement started is
+    /// visible. Only complete for a caller that holds locks keeping writers out (a rebuild
+    /// swapping tables): then no event with a smaller cursor can still commit.
+    pub async fn read_after_in(
+        &self,
+        tx: &mut Tx,
+        after: Cursor,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let events = match tx {
+            Tx::Sqlite(transaction) => {
+                let sql = format!(
+                    "SELECT {SQLITE_COLUMNS} FROM events WHERE global_position > $1
+                     ORDER BY global_position LIMIT $2"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(after.position)
+                    .bind(limit)
+                    .fetch_all(&mut **transaction)
+                    .await?;
+                rows.iter()
+                    .map(|row| self.decode(row))
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+            Tx::Postgres(transaction) => {
+                let sql = format!(
+                    "SELECT {POSTGRES_COLUMNS} FROM events
+                     WHERE (tx_id, global_position) > (CAST($1 AS TEXT)::xid8, $2)
+                     ORDER BY tx_id, global_position LIMIT $3"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(after.tx_id.to_string())
+                    .bind(after.position)
+                    .bind(limit)
+                    .fetch_all(&mut **transaction)
+                    .await?;
+                rows.iter()
+                    .map(|row| self.decode(row))
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+        };
+        Ok(events)
+    }
+
+    /// The event at a global position, if any.
+    pub async fn event_at(&self, position: i64) -> Result<Option<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM events WHERE global_position = $1",
+            self.columns()
+        );
+        let event = with_reader!(self.db(), |pool| {
+            match sqlx::query(&sql)
+                .bind(position)
+                .fetch_optional(pool)
+                .await?
+            {
+                Some(row) => Some(self.decode(&row)?),
+                None => None,
+            }
+        });
+        Ok(event)
+    }
+
+    /// The cursor of the newest event a reader of the whole log may see now: where a reader
+    /// that wants only what comes next starts.
+    pub async fn head(&self) -> Result<Cursor, StoreError> {
+        let row: Option<(i64, i64)> =
+            match self.db() {
+                Db::Sqlite { reader, .. } => sqlx::query_as(
+                    "SELECT 0, global_position FROM events ORDER BY global_position DESC LIMIT 1",
+                )
+                .fetch_optional(reader)
+                .await?,
+                Db::Postgres(pool) => {
+                    sqlx::query_as(
+                        "SELECT CAST(CAST(tx_id AS TEXT) AS BIGINT), global_position FROM events
+                     WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
+                     ORDER BY tx_id DESC, global_position DESC LIMIT 1",
+                    )
+                    .fetch_optional(pool)
+                    .await?
+                }
+            };
+        Ok(
+            row.map_or_else(Cursor::default, |(tx_id, position)| Cursor {
+                tx_id,
+                position,
+            }),
+        )
+    }
+
+    /// The committed events after `cursor` and the time of the oldest of them.
+    pub async fn lag(&self, cursor: Cursor) -> Result<Lag, StoreError> {
+        let (events, oldest): (i64, Option<i64>) = match self.db() {
+            Db::Sqlite { reader, .. } => {
+                sqlx::query_as(
+                    "SELECT COUNT(*), MIN(occurred_at) FROM events WHERE global_position > $1",
+                )
+                .bind(cursor.position)
+                .fetch_one(reader)
+                .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT COUNT(*), MIN(occurred_at) FROM events
+                     WHERE (tx_id, global_position) > (CAST($1 AS TEXT)::xid8, $2)",
+                )
+                .bind(cursor.tx_id.to_string())
+                .bind(cursor.position)
+                .fetch_one(pool)
+                .await?
+            }
+        };
+        Ok(Lag {
+            events,
+            oldest: oldest.map(from_millis),
+        })
+    }
+
+    /// Every event whose aggregate id is `aggregate_id`, whatever the aggregate type, in log
+    /// order. An operator's look-up: it scans the log.
+    pub async fn events_of_aggregate(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM events WHERE aggregate_id = $1 ORDER BY global_position",
+            self.columns()
+        );
+        let events = with_reader!(self.db(), |pool| {
+            let rows = sqlx::query(&sql).bind(aggregate_id).fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| self.decode(row))
+                .collect::<Result<Vec<_>, _>>()?
+        });
+        Ok(events)
+    }
+
+    /// The streams (other than users) whose first event names `user_id` in its payload: the
+    /// sessions and accounts of a user. An operator's look-up: it scans the log.
+    pub async fn streams_of_user(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows: Vec<(String, String)> = match self.db() {
+            Db::Sqlite { reader, .. } => {
+                sqlx::query_as(
+                    "SELECT aggregate_type, aggregate_id FROM events
+                     WHERE version = 1 AND aggregate_type <> 'user'
+                       AND json_extract(payload, '$.user_id') = $1
+                     ORDER BY global_position",
+                )
+                .bind(user_id)
+                .fetch_all(reader)
+                .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT aggregate_type, aggregate_id FROM events
+                     WHERE version = 1 AND aggregate_type <> 'user' AND payload->>'user_id' = $1
+                     ORDER BY global_position",
+                )
+                .bind(user_id)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        Ok(rows)
+    }
+}
