@@ -205,7 +205,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 async fn events_command(settings: &Settings, command: EventsCommand) -> anyhow::Result<()> {
     let store = commands::open_store(settings).await?;
-    let mut stdout = std::io::stdout().lock();
+    // Not `stdout().lock()`: a lock held across awaits would block every thread that logs.
+    let mut stdout = std::io::stdout();
     let outcome = match command {
         EventsCommand::Tail {
             types,
@@ -278,9 +279,11 @@ fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("AUTHLOG_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Logs go to stderr: stdout carries what commands print (`events tail --json`, ...).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(std::io::stderr)
         .try_init();
 }
 

@@ -1,8 +1,9 @@
-//! Reads of the log beyond the safe cursor of [`EventStore::read_all`]: inside a write
-//! transaction (a rebuild that holds the locks), single events, the head, the lag of a
-//! reader, and the history of one aggregate.
+//! Reads of the log beyond the safe cursor of [`EventStore::read_all`]: bulk reads for
+//! replays, reads inside a write transaction (a rebuild that holds the locks), single
+//! events, the head, the lag of a reader, and the history of one aggregate.
 
 use chrono::{DateTime, Utc};
+use sqlx::{ConnectOptions, Connection, SqliteConnection};
 
 use crate::db::{Db, Tx};
 use crate::event::{Cursor, RecordedEvent};
@@ -18,7 +19,71 @@ pub struct Lag {
     pub oldest: Option<DateTime<Utc>>,
 }
 
+/// Reads the whole log in large batches, for replays. Same events and order as
+/// [`EventStore::read_all`]. On SQLite it reads through a connection of its own, read-only,
+/// memory-mapped and with a large page cache: a replay reads the entire file, and a system
+/// call per page would cost more than decoding the events.
+pub struct LogScanner {
+    store: EventStore,
+    sqlite: Option<SqliteConnection>,
+}
+
+/// Memory map and page cache of a scanner's SQLite connection.
+const SCANNER_MMAP_BYTES: &str = "4294967296";
+const SCANNER_CACHE_KIB: &str = "-65536";
+
+impl LogScanner {
+    /// Up to `limit` events after `after`.
+    pub async fn read(
+        &mut self,
+        after: Cursor,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let Some(connection) = self.sqlite.as_mut() else {
+            return self.store.read_all(after, limit).await;
+        };
+        let sql = format!(
+            "SELECT {SQLITE_COLUMNS} FROM events WHERE global_position > $1
+             ORDER BY global_position LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after.position)
+            .bind(limit)
+            .fetch_all(&mut *connection)
+            .await?;
+        rows.iter()
+            .map(|row| self.store.decode(row))
+            .collect::<Result<Vec<_>, _>>()
+    }
+
+    /// Closes the scanner's own connection, if it has one.
+    pub async fn close(self) {
+        if let Some(connection) = self.sqlite {
+            let _ = connection.close().await;
+        }
+    }
+}
+
 impl EventStore {
+    /// A reader for replaying the whole log.
+    pub async fn scanner(&self) -> Result<LogScanner, StoreError> {
+        let sqlite = match self.db() {
+            Db::Sqlite { reader, .. } => Some(
+                (*reader.connect_options())
+                    .clone()
+                    .pragma("mmap_size", SCANNER_MMAP_BYTES)
+                    .pragma("cache_size", SCANNER_CACHE_KIB)
+                    .connect()
+                    .await?,
+            ),
+            Db::Postgres(_) => None,
+        };
+        Ok(LogScanner {
+            store: self.clone(),
+            sqlite,
+        })
+    }
+
     /// Up to `limit` events after `after`, read inside `tx`, in the order of the safe cursor
     /// but without its horizon: every event committed before the statement started is
     /// visible. Only complete for a caller that holds locks keeping writers out (a rebuild
@@ -45,10 +110,12 @@ impl EventStore {
                     .collect::<Result<Vec<_>, _>>()?
             }
             Tx::Postgres(transaction) => {
+                // `events.tx_id`, not `tx_id`: ORDER BY would take the bigint the select list
+                // calls tx_id, which no index covers, and sort the rest of the log each batch.
                 let sql = format!(
                     "SELECT {POSTGRES_COLUMNS} FROM events
                      WHERE (tx_id, global_position) > (CAST($1 AS TEXT)::xid8, $2)
-                     ORDER BY tx_id, global_position LIMIT $3"
+                     ORDER BY events.tx_id, global_position LIMIT $3"
                 );
                 let rows = sqlx::query(&sql)
                     .bind(after.tx_id.to_string())

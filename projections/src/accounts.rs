@@ -1,5 +1,7 @@
 //! `accounts`: one row per linked account (Better Auth's `account` table).
 
+use std::mem::take;
+
 use authlog_domain::account::AccountEvent;
 use authlog_eventstore::{RecordedEvent, Tx};
 
@@ -89,14 +91,16 @@ impl Projection for Accounts {
             return Ok(());
         }
         let table = target.table("accounts");
-        let parts = changes.into_parts();
+        let mut parts = changes.into_parts();
         bulk::delete(tx, &table, "id", &parts.deletes).await?;
-        let updates = &parts.updates;
+        let updates = &mut parts.updates;
         let columns = [
-            Column::text("id", updates.iter().map(|(id, _)| Some(id.clone()))),
+            Column::text("id", updates.iter_mut().map(|(id, _)| Some(take(id)))),
             Column::text(
                 "password_hash",
-                updates.iter().map(|(_, c)| Some(c.password_hash.clone())),
+                updates
+                    .iter_mut()
+                    .map(|(_, c)| Some(take(&mut c.password_hash))),
             ),
             Column::int(
                 "updated_at",
@@ -110,21 +114,24 @@ impl Projection for Accounts {
             ("version", "u.version"),
         ];
         bulk::update(tx, &table, &columns, &set).await?;
-        let rows = &parts.inserts;
+        let rows = &mut parts.inserts;
         let columns = [
-            Column::text("id", rows.iter().map(|(id, _)| Some(id.clone()))),
-            Column::text("user_id", rows.iter().map(|(_, a)| Some(a.user_id.clone()))),
+            Column::text("id", rows.iter_mut().map(|(id, _)| Some(take(id)))),
+            Column::text(
+                "user_id",
+                rows.iter_mut().map(|(_, a)| Some(take(&mut a.user_id))),
+            ),
             Column::text(
                 "provider_id",
-                rows.iter().map(|(_, a)| Some(a.provider_id.clone())),
+                rows.iter_mut().map(|(_, a)| Some(take(&mut a.provider_id))),
             ),
             Column::text(
                 "account_id",
-                rows.iter().map(|(_, a)| Some(a.account_id.clone())),
+                rows.iter_mut().map(|(_, a)| Some(take(&mut a.account_id))),
             ),
             Column::text(
                 "password_hash",
-                rows.iter().map(|(_, a)| a.password_hash.clone()),
+                rows.iter_mut().map(|(_, a)| take(&mut a.password_hash)),
             ),
             Column::text("scope", rows.iter().map(|_| None)),
             Column::int("created_at", rows.iter().map(|(_, a)| Some(a.created_at))),

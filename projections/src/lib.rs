@@ -13,6 +13,7 @@
 
 pub mod accounts;
 mod bulk;
+mod decode;
 pub mod failed;
 mod fold;
 pub mod lock;
@@ -32,6 +33,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use authlog_eventstore::{InlineProjection, RecordedEvent, Tx};
+use decode::decode;
 
 /// A table (or set of tables) derived from the log.
 ///
@@ -135,18 +137,4 @@ pub fn inline(projections: &[Arc<dyn Projection>]) -> Vec<Arc<dyn InlineProjecti
         .iter()
         .map(|projection| Arc::new(Inline(projection.clone())) as Arc<dyn InlineProjection>)
         .collect()
-}
-
-/// Decodes a payload the projection subscribed to. A payload that does not decode is a
-/// corrupt log, reported as a database decode error so the transaction rolls back.
-fn decode<E: authlog_domain::StoredEvent>(event: &RecordedEvent) -> Result<E, sqlx::Error> {
-    event.decode().map_err(|error| {
-        sqlx::Error::Decode(
-            format!(
-                "event {} ({}) does not decode: {error}",
-                event.global_position, event.event_type
-            )
-            .into(),
-        )
-    })
 }

@@ -1,5 +1,7 @@
 //! `sessions`: one row per live session, keyed for lookup by the SHA-256 of its token.
 
+use std::mem::take;
+
 use authlog_domain::session::SessionEvent;
 use authlog_eventstore::{RecordedEvent, Tx};
 
@@ -92,11 +94,11 @@ impl Projection for Sessions {
             return Ok(());
         }
         let table = target.table("sessions");
-        let parts = changes.into_parts();
+        let mut parts = changes.into_parts();
         bulk::delete(tx, &table, "id", &parts.deletes).await?;
-        let updates = &parts.updates;
+        let updates = &mut parts.updates;
         let columns = [
-            Column::text("id", updates.iter().map(|(id, _)| Some(id.clone()))),
+            Column::text("id", updates.iter_mut().map(|(id, _)| Some(take(id)))),
             Column::int(
                 "expires_at",
                 updates.iter().map(|(_, r)| Some(r.expires_at)),
@@ -113,22 +115,25 @@ impl Projection for Sessions {
             ("version", "u.version"),
         ];
         bulk::update(tx, &table, &columns, &set).await?;
-        let rows = &parts.inserts;
+        let rows = &mut parts.inserts;
         let columns = [
-            Column::text("id", rows.iter().map(|(id, _)| Some(id.clone()))),
+            Column::text("id", rows.iter_mut().map(|(id, _)| Some(take(id)))),
             Column::text(
                 "token_hash",
-                rows.iter().map(|(_, s)| Some(s.token_hash.clone())),
+                rows.iter_mut().map(|(_, s)| Some(take(&mut s.token_hash))),
             ),
-            Column::text("user_id", rows.iter().map(|(_, s)| Some(s.user_id.clone()))),
+            Column::text(
+                "user_id",
+                rows.iter_mut().map(|(_, s)| Some(take(&mut s.user_id))),
+            ),
             Column::int("expires_at", rows.iter().map(|(_, s)| Some(s.expires_at))),
             Column::text(
                 "ip_address",
-                rows.iter().map(|(_, s)| Some(s.ip_address.clone())),
+                rows.iter_mut().map(|(_, s)| Some(take(&mut s.ip_address))),
             ),
             Column::text(
                 "user_agent",
-                rows.iter().map(|(_, s)| Some(s.user_agent.clone())),
+                rows.iter_mut().map(|(_, s)| Some(take(&mut s.user_agent))),
             ),
             Column::bool(
                 "dont_remember",

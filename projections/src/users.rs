@@ -1,5 +1,7 @@
 //! `users`: one row per live user, with the version of the user's stream.
 
+use std::mem::take;
+
 use authlog_domain::user::UserEvent;
 use authlog_eventstore::{RecordedEvent, Tx};
 
@@ -102,19 +104,21 @@ impl Projection for Users {
             return Ok(());
         }
         let table = target.table("users");
-        let parts = changes.into_parts();
+        let mut parts = changes.into_parts();
         bulk::delete(tx, &table, "id", &parts.deletes).await?;
-        let updates = &parts.updates;
+        let updates = &mut parts.updates;
         let columns = [
-            Column::text("id", updates.iter().map(|(id, _)| Some(id.clone()))),
-            Column::text("name", updates.iter().map(|(_, p)| p.name.clone())),
+            Column::text("id", updates.iter_mut().map(|(id, _)| Some(take(id)))),
+            Column::text("name", updates.iter_mut().map(|(_, p)| take(&mut p.name))),
             Column::bool(
                 "set_image",
                 updates.iter().map(|(_, p)| Some(p.image.is_some())),
             ),
             Column::text(
                 "image",
-                updates.iter().map(|(_, p)| p.image.clone().flatten()),
+                updates
+                    .iter_mut()
+                    .map(|(_, p)| take(&mut p.image).flatten()),
             ),
             Column::int("updated_at", updates.iter().map(|(_, p)| p.updated_at)),
             Column::int("version", updates.iter().map(|(_, p)| Some(p.version))),
@@ -131,12 +135,18 @@ impl Projection for Users {
             ("version", "u.version"),
         ];
         bulk::update(tx, &table, &columns, &set).await?;
-        let rows = &parts.inserts;
+        let rows = &mut parts.inserts;
         let columns = [
-            Column::text("id", rows.iter().map(|(id, _)| Some(id.clone()))),
-            Column::text("email", rows.iter().map(|(_, u)| Some(u.email.clone()))),
-            Column::text("name", rows.iter().map(|(_, u)| Some(u.name.clone()))),
-            Column::text("image", rows.iter().map(|(_, u)| u.image.clone())),
+            Column::text("id", rows.iter_mut().map(|(id, _)| Some(take(id)))),
+            Column::text(
+                "email",
+                rows.iter_mut().map(|(_, u)| Some(take(&mut u.email))),
+            ),
+            Column::text(
+                "name",
+                rows.iter_mut().map(|(_, u)| Some(take(&mut u.name))),
+            ),
+            Column::text("image", rows.iter_mut().map(|(_, u)| take(&mut u.image))),
             Column::bool(
                 "email_verified",
                 rows.iter().map(|(_, u)| Some(u.email_verified)),

@@ -72,20 +72,23 @@ pub async fn projections_command(
 ) -> anyhow::Result<()> {
     let store = open_store(settings).await?;
     let registry = authlog_projections::Registry::standard();
-    let mut stdout = std::io::stdout().lock();
+    // The output is written once the work is done: holding stdout's lock across the work
+    // would block every thread that logs meanwhile.
+    let mut output = Vec::new();
     let outcome = match command {
         ProjectionsCommand::Status { json } => {
             let statuses = authlog_projections::status::status(&store, &registry).await?;
-            projections::write_status(&statuses, json, &mut stdout)
+            projections::write_status(&statuses, json, &mut output)
         }
         ProjectionsCommand::Rebuild {
             name,
             dry_run,
             json,
-        } => projections::rebuild(&store, &registry, &name, dry_run, json, &mut stdout)
+        } => projections::rebuild(&store, &registry, &name, dry_run, json, &mut output)
             .await
             .map(drop),
     };
     store.db().close().await;
+    std::io::Write::write_all(&mut std::io::stdout(), &output)?;
     outcome
 }

@@ -188,12 +188,16 @@ impl PhaseProgress {
             }
             let (label, total) = match progress.phase {
                 Phase::Replaying => ("replaying the log", Some(progress.total)),
+                Phase::Copying => ("copying into the database", None),
                 Phase::Indexing => ("building the indexes", None),
                 Phase::CatchingUp => ("catching up", None),
                 Phase::Swapping => ("write lock: last events, comparison, swap", None),
             };
             let display = Progress::new(format!("rebuild {}: {label}", self.name), total);
-            if matches!(progress.phase, Phase::Indexing | Phase::Swapping) {
+            if matches!(
+                progress.phase,
+                Phase::Copying | Phase::Indexing | Phase::Swapping
+            ) {
                 display.announce();
             }
             *current = Some(PhaseLine {

@@ -1,6 +1,6 @@
 //! Row-for-row comparison of a live table with its rebuilt shadow, in SQL: a full outer join
-//! on the primary key counts what is equal and what is not, and a second pass fetches a few
-//! differences to show. Nothing is loaded into memory but the sample.
+//! on the primary key lists the keys whose rows are not the same on both sides (nothing when
+//! the tables agree), and a few of those rows are read to show what differs.
 
 use authlog_eventstore::{with_tx, Tx};
 use serde::Serialize;
@@ -55,107 +55,122 @@ pub struct ColumnDifference {
     pub rebuilt: Option<String>,
 }
 
-/// Compares `live` with `shadow` on `table.columns` (the first is the primary key).
+/// Compares `live` with `shadow` on `table.columns` (the first is the primary key): one
+/// join finds the keys that differ, then the sample's rows are read by key.
 pub(crate) async fn compare(
     tx: &mut Tx,
     table: &Table,
     shadow: &str,
-    sample_size: i64,
+    sample_size: usize,
 ) -> Result<TableComparison, sqlx::Error> {
     let key = table.columns[0];
+    let live = table.name;
     let distinct = match tx {
         Tx::Sqlite(_) => "IS NOT",
         Tx::Postgres(_) => "IS DISTINCT FROM",
     };
-    let differs = table.columns[1..]
-        .iter()
-        .map(|column| format!("l.{column} {distinct} s.{column}"))
-        .collect::<Vec<_>>()
-        .join(" OR ");
-    let differs = if differs.is_empty() {
-        "1 = 0".to_owned()
-    } else {
-        format!("({differs})")
-    };
-    let join = format!(
-        "FROM {live} l FULL OUTER JOIN {shadow} s ON l.{key} = s.{key}",
-        live = table.name
+    let mut differs = vec![format!("l.{key} IS NULL"), format!("s.{key} IS NULL")];
+    differs.extend(
+        table.columns[1..]
+            .iter()
+            .map(|column| format!("l.{column} {distinct} s.{column}")),
     );
-    let count =
-        |condition: &str| format!("COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)");
-    let both = format!("l.{key} IS NOT NULL AND s.{key} IS NOT NULL");
-    let counts_sql = format!(
-        "SELECT {}, {}, {}, {}, {}, {} {join}",
-        count(&format!("l.{key} IS NOT NULL")),
-        count(&format!("s.{key} IS NOT NULL")),
-        count(&format!("{both} AND NOT {differs}")),
-        count(&format!("{both} AND {differs}")),
-        count(&format!("s.{key} IS NULL")),
-        count(&format!("l.{key} IS NULL")),
+    let differences_sql = format!(
+        "SELECT CASE WHEN l.{key} IS NULL THEN 2 WHEN s.{key} IS NULL THEN 1 ELSE 0 END,
+                CAST(COALESCE(l.{key}, s.{key}) AS TEXT)
+         FROM {live} l FULL OUTER JOIN {shadow} s ON l.{key} = s.{key}
+         WHERE {}
+         ORDER BY 2",
+        differs.join(" OR ")
     );
     let values = table
         .columns
         .iter()
-        .map(|column| format!("CAST(l.{column} AS TEXT), CAST(s.{column} AS TEXT)"))
+        .map(|column| format!("CAST({column} AS TEXT)"))
         .collect::<Vec<_>>()
         .join(", ");
-    let sample_sql = format!(
-        "SELECT {values} {join}
-         WHERE l.{key} IS NULL OR s.{key} IS NULL OR {differs}
-         ORDER BY COALESCE(l.{key}, s.{key}) LIMIT {sample_size}"
-    );
-    let (counts, rows): ((i64, i64, i64, i64, i64, i64), Vec<Vec<Option<String>>>) =
-        with_tx!(tx, |conn| {
-            use sqlx::Row;
-            let counts = sqlx::query_as(&counts_sql).fetch_one(&mut *conn).await?;
-            let mut rows = Vec::new();
-            for row in sqlx::query(&sample_sql).fetch_all(&mut *conn).await? {
-                let mut values = Vec::with_capacity(table.columns.len() * 2);
-                for index in 0..table.columns.len() * 2 {
-                    values.push(row.try_get::<Option<String>, _>(index)?);
+    let (live_rows, rebuilt_rows, differences) = with_tx!(tx, |conn| {
+        let (live_rows,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {live}"))
+            .fetch_one(&mut *conn)
+            .await?;
+        let (rebuilt_rows,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {shadow}"))
+            .fetch_one(&mut *conn)
+            .await?;
+        let differences: Vec<(i32, String)> = sqlx::query_as(&differences_sql)
+            .fetch_all(&mut *conn)
+            .await?;
+        (live_rows, rebuilt_rows, differences)
+    });
+    let count = |kind: i32| differences.iter().filter(|(k, _)| *k == kind).count() as i64;
+    let (differing, only_live, only_rebuilt) = (count(0), count(1), count(2));
+    let mut sample = Vec::new();
+    for (_, sample_key) in differences.iter().take(sample_size) {
+        let mut sides = Vec::new();
+        for source in [live, shadow] {
+            // By the key's text, whatever its type: a few scans, only when rows differ.
+            let sql = format!("SELECT {values} FROM {source} WHERE CAST({key} AS TEXT) = $1");
+            let row: Option<Vec<Option<String>>> = with_tx!(&mut *tx, |conn| {
+                use sqlx::Row;
+                match sqlx::query(&sql)
+                    .bind(sample_key)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                {
+                    Some(row) => Some(
+                        (0..table.columns.len())
+                            .map(|index| row.try_get::<Option<String>, _>(index))
+                            .collect::<Result<Vec<_>, _>>()?,
+                    ),
+                    None => None,
                 }
-                rows.push(values);
-            }
-            (counts, rows)
-        });
-    let (live_rows, rebuilt_rows, equal, differing, only_live, only_rebuilt) = counts;
+            });
+            sides.push(row);
+        }
+        let rebuilt = sides.pop().flatten();
+        let live_row = sides.pop().flatten();
+        sample.push(difference(table, sample_key, live_row, rebuilt));
+    }
     Ok(TableComparison {
         table: table.name,
         live_rows,
         rebuilt_rows,
-        equal,
+        equal: live_rows - differing - only_live,
         differing,
         only_live,
         only_rebuilt,
-        sample: rows
-            .into_iter()
-            .map(|values| difference(table, values))
-            .collect(),
+        sample,
     })
 }
 
-/// A sample row (live and rebuilt value of each column, side by side) as a difference.
-fn difference(table: &Table, values: Vec<Option<String>>) -> RowDifference {
-    let (live_key, rebuilt_key) = (&values[0], &values[1]);
-    let kind = match (live_key, rebuilt_key) {
+/// A sampled row as a difference: for a row on both sides, the columns that differ.
+fn difference(
+    table: &Table,
+    key: &str,
+    live: Option<Vec<Option<String>>>,
+    rebuilt: Option<Vec<Option<String>>>,
+) -> RowDifference {
+    let kind = match (&live, &rebuilt) {
         (Some(_), None) => DifferenceKind::OnlyLive,
         (None, Some(_)) => DifferenceKind::OnlyRebuilt,
         _ => DifferenceKind::Differs,
     };
-    let key = live_key
-        .clone()
-        .or_else(|| rebuilt_key.clone())
-        .unwrap_or_default();
+    let value = |row: &Option<Vec<Option<String>>>, index: usize| {
+        row.as_ref().and_then(|values| values[index].clone())
+    };
     let columns = table
         .columns
         .iter()
         .enumerate()
         .map(|(index, column)| ColumnDifference {
             column,
-            live: values[2 * index].clone(),
-            rebuilt: values[2 * index + 1].clone(),
+            live: value(&live, index),
+            rebuilt: value(&rebuilt, index),
         })
         .filter(|column| kind != DifferenceKind::Differs || column.live != column.rebuilt)
         .collect();
-    RowDifference { key, kind, columns }
+    RowDifference {
+        key: key.to_owned(),
+        kind,
+        columns,
+    }
 }

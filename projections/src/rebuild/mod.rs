@@ -3,6 +3,7 @@
 //! 1. Shadow tables with the live tables' schema are created ([`shadow`]).
 //! 2. The whole log is replayed into them in bulk, batch by batch ([`replay`]); the live
 //!    tables keep serving and keep being updated by appends meanwhile.
+//!    SQLite replays into a scratch file first ([`scratch`]) and copies the result in.
 //! 3. PostgreSQL: the shadows get the live tables' secondary indexes.
 //! 4. The replay catches up with what was appended meanwhile.
 //! 5. One transaction takes the write lock, applies the last events, compares shadow and
@@ -20,6 +21,7 @@
 pub mod compare;
 mod in_place;
 mod replay;
+mod scratch;
 mod shadow;
 
 use std::sync::Arc;
@@ -36,10 +38,11 @@ use crate::registry::Mode;
 use crate::{failed, state, Projection, Target};
 pub(crate) use replay::begin_bulk;
 use replay::{replay, BATCH_EVENTS};
+use scratch::Scratch;
 use shadow::ShadowTable;
 
 /// Differences listed per table in a report.
-const SAMPLE_SIZE: i64 = 5;
+const SAMPLE_SIZE: usize = 5;
 
 /// What a rebuild does at the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +57,9 @@ pub struct RebuildOptions {
 pub enum Phase {
     /// Replaying the log into the shadow tables.
     Replaying,
-    /// Building the shadow tables' secondary indexes.
+    /// SQLite: copying the tables replayed in the scratch file into the live file.
+    Copying,
+    /// PostgreSQL: building the shadow tables' secondary indexes.
     Indexing,
     /// Replaying what was appended during the first replay.
     CatchingUp,
@@ -192,25 +197,43 @@ async fn run(
     for table in projection.tables() {
         shadows.push(shadow::create(store.db(), table.name).await?);
     }
+    let scratch = Scratch::create(store.db(), projection.name(), shadows).await?;
     report(Phase::Replaying, 0);
-    let (cursor, mut replayed) = replay(
+    let replayed = replay(
         store,
         projection.as_ref(),
         Cursor::default(),
         Target::Shadow,
+        scratch.as_ref(),
         &mut |done| report(Phase::Replaying, done),
     )
-    .await?;
-    report(Phase::Indexing, replayed);
-    for shadow in shadows.iter_mut() {
-        shadow::build_indexes(store.db(), shadow).await?;
-    }
+    .await;
+    let (cursor, mut replayed) = match (replayed, scratch) {
+        (Ok(replayed), Some(scratch)) => {
+            report(Phase::Copying, replayed.1);
+            scratch.copy_into(shadows).await?;
+            replayed
+        }
+        (Ok(replayed), None) => {
+            report(Phase::Indexing, replayed.1);
+            for shadow in shadows.iter_mut() {
+                shadow::build_indexes(store.db(), shadow).await?;
+            }
+            replayed
+        }
+        (Err(error), Some(scratch)) => {
+            scratch.discard().await;
+            return Err(error);
+        }
+        (Err(error), None) => return Err(error),
+    };
     let before_catch_up = replayed;
     let (cursor, caught_up) = replay(
         store,
         projection.as_ref(),
         cursor,
         Target::Shadow,
+        None,
         &mut |done| report(Phase::CatchingUp, before_catch_up + done),
     )
     .await?;

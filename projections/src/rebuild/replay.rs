@@ -1,60 +1,75 @@
 //! Replaying the log into a projection's tables in bulk.
 //!
 //! Reading and writing overlap: a reader task fetches and decodes the next batch while the
-//! current one is folded and written, each batch in a transaction of its own (so on SQLite
-//! the server's writes interleave with the replay instead of waiting for all of it).
+//! current one is folded and written. Into the live database each batch is a transaction
+//! of its own (the server's writes interleave with the replay instead of waiting for all of
+//! it); into a SQLite scratch file, the whole replay is one transaction.
 
 use authlog_eventstore::{Cursor, EventStore, RecordedEvent, StoreError, Tx};
 use tokio::sync::mpsc;
 
+use super::scratch::Scratch;
 use crate::{Projection, Target};
 
 /// Events read per batch, and so per write transaction.
 pub(crate) const BATCH_EVENTS: i64 = 10_000;
 
-/// Applies every event after `from` up to the safe head of the log to `target`, one
-/// transaction per batch, calling `on_batch` with the events applied so far. Returns the
-/// cursor of the last event applied (`from` if there was none) and the count.
+/// Applies every event after `from` up to the safe head of the log to `target`, in the
+/// live database or in `scratch`, calling `on_batch` with the events applied so far.
+/// Returns the cursor of the last event applied (`from` if there was none) and the count.
 pub(crate) async fn replay(
     store: &EventStore,
     projection: &dyn Projection,
     from: Cursor,
     target: Target,
+    scratch: Option<&Scratch>,
     on_batch: &mut (dyn FnMut(u64) + Send),
 ) -> Result<(Cursor, u64), StoreError> {
     let (batches, mut received) = mpsc::channel::<Result<Vec<RecordedEvent>, StoreError>>(2);
-    let reader_store = store.clone();
+    let mut scanner = store.scanner().await?;
     let reader = tokio::spawn(async move {
         let mut cursor = from;
         loop {
-            let batch = reader_store.read_all(cursor, BATCH_EVENTS).await;
+            let batch = scanner.read(cursor, BATCH_EVENTS).await;
             let last = match &batch {
                 Ok(events) => events.last().map(RecordedEvent::cursor),
                 Err(_) => None,
             };
             let full = matches!(&batch, Ok(events) if events.len() as i64 == BATCH_EVENTS);
-            if batches.send(batch).await.is_err() {
-                return;
-            }
+            let more = batches.send(batch).await.is_ok() && full;
             match last {
-                Some(last) if full => cursor = last,
-                _ => return,
+                Some(last) if more => cursor = last,
+                _ => break,
             }
         }
+        scanner.close().await;
     });
+    let mut scratch_tx = match scratch {
+        Some(scratch) => Some(scratch.begin().await?),
+        None => None,
+    };
     let mut cursor = from;
     let mut applied = 0u64;
     while let Some(batch) = received.recv().await {
         let events = batch?;
         let Some(last) = events.last() else { break };
-        let mut tx = begin_bulk(store).await?;
-        projection.apply_batch(&mut tx, &events, target).await?;
-        tx.commit().await?;
+        match scratch_tx.as_mut() {
+            Some(tx) => projection.apply_batch(tx, &events, target).await?,
+            None => {
+                let mut tx = begin_bulk(store).await?;
+                projection.apply_batch(&mut tx, &events, target).await?;
+                tx.commit().await?;
+            }
+        }
         cursor = last.cursor();
         applied += events.len() as u64;
         on_batch(applied);
     }
-    reader.abort();
+    drop(received);
+    let _ = reader.await;
+    if let Some(tx) = scratch_tx {
+        tx.commit().await?;
+    }
     Ok((cursor, applied))
 }
 

@@ -78,7 +78,7 @@ pub(crate) async fn create(db: &Db, live: &'static str) -> Result<ShadowTable, s
         }
         Tx::Postgres(transaction) => {
             sqlx::raw_sql(&format!(
-                "CREATE TABLE {} (LIKE {live} INCLUDING ALL EXCLUDING INDEXES)",
+                "CREATE UNLOGGED TABLE {} (LIKE {live} INCLUDING ALL EXCLUDING INDEXES)",
                 shadow.shadow
             ))
             .execute(&mut **transaction)
@@ -117,6 +117,9 @@ pub(crate) async fn build_indexes(db: &Db, shadow: &mut ShadowTable) -> Result<(
     let Db::Postgres(pool) = db else {
         return Ok(());
     };
+    sqlx::raw_sql(&format!("ALTER TABLE {} SET LOGGED", shadow.shadow))
+        .execute(pool)
+        .await?;
     let indexes: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
         "SELECT index_class.relname::text, pg_get_indexdef(i.indexrelid),
                 c.conname::text, pg_get_constraintdef(c.oid)
