@@ -48,6 +48,14 @@ impl Registry {
         }
     }
 
+    /// A registry of exactly these projections (tests, embedders with their own set).
+    pub fn new(inline: Vec<Arc<dyn Projection>>, asynchronous: Vec<Arc<dyn Projection>>) -> Self {
+        Self {
+            inline,
+            asynchronous,
+        }
+    }
+
     /// Adds a projection the runner keeps up to date in the background.
     pub fn with_async(mut self, projection: Arc<dyn Projection>) -> Self {
         self.asynchronous.push(projection);

@@ -96,8 +96,9 @@ impl Runner {
         }
     }
 
-    /// Runs until `stop` turns true: waits to be the one runner of this projection, then
-    /// applies batches as the log grows. Errors of the database are logged and retried.
+    /// Runs until `stop` turns true (or its sender goes away): waits to be the one runner of
+    /// this projection, then applies batches as the log grows. Errors of the database are
+    /// logged and retried.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let name = self.projection.name();
         let mut committed = self.store.subscribe();
@@ -149,7 +150,7 @@ impl Runner {
                 tokio::select! {
                     _ = committed.changed() => {}
                     () = tokio::time::sleep(wait) => {}
-                    _ = stop.changed() => {}
+                    stopping = stop.changed() => if stopping.is_err() { break },
                 }
             }
             if let Some(lock) = lock {
@@ -181,7 +182,7 @@ impl Runner {
             }
             tokio::select! {
                 () = tokio::time::sleep(self.settings.poll_interval * 4) => {}
-                _ = stop.changed() => {}
+                stopping = stop.changed() => if stopping.is_err() { return None },
             }
             if *stop.borrow() {
                 return None;
