@@ -27,7 +27,7 @@ pub mod upcast;
 
 pub use db::{Backend, Db, Tx};
 pub use event::{Actor, AppendRequest, Cursor, Metadata, NewEvent, RecordedEvent, StreamAppend};
-pub use scan::{Lag, LogScanner};
+pub use scan::{Lag, LogScanner, RawBatch};
 pub use store::{AppendError, EventStore, InlineProjection, StoreError};
 pub use upcast::{Upcaster, Upcasters};
 

@@ -3,7 +3,9 @@
 //! events, the head, the lag of a reader, and the history of one aggregate.
 
 use chrono::{DateTime, Utc};
-use sqlx::{ConnectOptions, Connection, SqliteConnection};
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
 
 use crate::db::{Db, Tx};
 use crate::event::{Cursor, RecordedEvent};
@@ -32,6 +34,50 @@ pub struct LogScanner {
 const SCANNER_MMAP_BYTES: &str = "4294967296";
 const SCANNER_CACHE_KIB: &str = "-65536";
 
+/// Rows of the log fetched by a [`LogScanner`] and not decoded yet: a replay decodes one
+/// batch on a task of its own while the next one is fetched.
+pub struct RawBatch {
+    rows: RawRows,
+}
+
+enum RawRows {
+    Sqlite(Vec<SqliteRow>),
+    Postgres(Vec<PgRow>),
+}
+
+impl RawBatch {
+    pub fn len(&self) -> usize {
+        match &self.rows {
+            RawRows::Sqlite(rows) => rows.len(),
+            RawRows::Postgres(rows) => rows.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Where a reader is once past this batch (`None` for an empty one).
+    pub fn last_cursor(&self) -> Result<Option<Cursor>, StoreError> {
+        Ok(match &self.rows {
+            RawRows::Sqlite(rows) => match rows.last() {
+                Some(row) => Some(Cursor {
+                    tx_id: 0,
+                    position: row.try_get("global_position")?,
+                }),
+                None => None,
+            },
+            RawRows::Postgres(rows) => match rows.last() {
+                Some(row) => Some(Cursor {
+                    tx_id: row.try_get("tx_id")?,
+                    position: row.try_get("global_position")?,
+                }),
+                None => None,
+            },
+        })
+    }
+}
+
 impl LogScanner {
     /// Up to `limit` events after `after`.
     pub async fn read(
@@ -39,21 +85,44 @@ impl LogScanner {
         after: Cursor,
         limit: i64,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let Some(connection) = self.sqlite.as_mut() else {
-            return self.store.read_all(after, limit).await;
+        let batch = self.fetch(after, limit).await?;
+        self.store.decode_batch(batch)
+    }
+
+    /// Up to `limit` rows after `after`, to decode with [`EventStore::decode_batch`].
+    pub async fn fetch(&mut self, after: Cursor, limit: i64) -> Result<RawBatch, StoreError> {
+        let rows = match (self.sqlite.as_mut(), self.store.db()) {
+            (Some(connection), _) => {
+                let sql = format!(
+                    "SELECT {SQLITE_COLUMNS} FROM events WHERE global_position > $1
+                     ORDER BY global_position LIMIT $2"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(after.position)
+                    .bind(limit)
+                    .fetch_all(&mut *connection)
+                    .await?;
+                RawRows::Sqlite(rows)
+            }
+            (None, Db::Postgres(pool)) => {
+                // As `read_all`: the safe cursor, in the order of the cursor index.
+                let sql = format!(
+                    "SELECT {POSTGRES_COLUMNS} FROM events
+                     WHERE (tx_id, global_position) > (CAST($1 AS TEXT)::xid8, $2)
+                       AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+                     ORDER BY events.tx_id, global_position LIMIT $3"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(after.tx_id.to_string())
+                    .bind(after.position)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?;
+                RawRows::Postgres(rows)
+            }
+            (None, Db::Sqlite { .. }) => unreachable!("a SQLite scanner has its connection"),
         };
-        let sql = format!(
-            "SELECT {SQLITE_COLUMNS} FROM events WHERE global_position > $1
-             ORDER BY global_position LIMIT $2"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(after.position)
-            .bind(limit)
-            .fetch_all(&mut *connection)
-            .await?;
-        rows.iter()
-            .map(|row| self.store.decode(row))
-            .collect::<Result<Vec<_>, _>>()
+        Ok(RawBatch { rows })
     }
 
     /// Closes the scanner's own connection, if it has one.
@@ -65,6 +134,14 @@ impl LogScanner {
 }
 
 impl EventStore {
+    /// Decodes (and upcasts) rows fetched by a [`LogScanner`].
+    pub fn decode_batch(&self, batch: RawBatch) -> Result<Vec<RecordedEvent>, StoreError> {
+        match &batch.rows {
+            RawRows::Sqlite(rows) => rows.iter().map(|row| self.decode(row)).collect(),
+            RawRows::Postgres(rows) => rows.iter().map(|row| self.decode(row)).collect(),
+        }
+    }
+
     /// A reader for replaying the whole log.
     pub async fn scanner(&self) -> Result<LogScanner, StoreError> {
         let sqlite = match self.db() {

@@ -2,14 +2,18 @@
 //!
 //! Layout:
 //! - [`Projection`] - the trait every projection implements (name, version, tables, how to
-//!   apply a batch of events to a [`Target`]).
+//!   apply a batch of events to a [`Target`]), and [`Registry`]: which ones a server runs,
+//!   inline or async.
 //! - [`users`], [`sessions`], [`accounts`]: the inline projections the auth hot path reads,
 //!   run inside the append transaction; [`inline`] lists them for the event store.
 //! - [`read`] - the queries the application runs against those tables.
-//! - [`rebuild`] - replays the log into a projection's tables and snapshots tables for
-//!   comparison.
-//! - `fold` and `bulk` (private) - bulk mode: a batch of events folded into one change per
-//!   row, written with multi-row statements.
+//! - [`runner`] - keeps an async projection up to date: checkpoint, batches, one runner per
+//!   projection across instances ([`lock`]), failed events ([`failed`]).
+//! - [`rebuild`] - rebuilds a projection from the log into shadow tables while the server
+//!   serves, compares and swaps; [`versions`] runs it at start-up for outdated projections.
+//! - [`state`] - each projection's version and cursor; [`status`] - position and lag.
+//! - `fold`, `bulk` and `decode` (private) - bulk mode: a batch of events folded into one
+//!   change per row, written with multi-row statements, payloads decoded without copies.
 
 pub mod accounts;
 mod bulk;

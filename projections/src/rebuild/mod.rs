@@ -1,9 +1,9 @@
 //! Rebuilding a projection from the log while the server keeps serving.
 //!
-//! 1. Shadow tables with the live tables' schema are created ([`shadow`]).
-//! 2. The whole log is replayed into them in bulk, batch by batch ([`replay`]); the live
+//! 1. Shadow tables with the live tables' schema are created (`shadow`).
+//! 2. The whole log is replayed into them in bulk, batch by batch (`replay`); the live
 //!    tables keep serving and keep being updated by appends meanwhile.
-//!    SQLite replays into a scratch file first ([`scratch`]) and copies the result in.
+//!    SQLite replays into a scratch file first (`scratch`) and copies the result in.
 //! 3. PostgreSQL: the shadows get the live tables' secondary indexes.
 //! 4. The replay catches up with what was appended meanwhile.
 //! 5. One transaction takes the write lock, applies the last events, compares shadow and

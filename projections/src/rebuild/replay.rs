@@ -1,11 +1,11 @@
 //! Replaying the log into a projection's tables in bulk.
 //!
-//! Reading and writing overlap: a reader task fetches and decodes the next batch while the
-//! current one is folded and written. Into the live database each batch is a transaction
+//! Reading and writing overlap: one task fetches rows, another decodes them, while the
+//! current batch is folded and written. Into the live database each batch is a transaction
 //! of its own (the server's writes interleave with the replay instead of waiting for all of
 //! it); into a SQLite scratch file, the whole replay is one transaction.
 
-use authlog_eventstore::{Cursor, EventStore, RecordedEvent, StoreError, Tx};
+use authlog_eventstore::{Cursor, EventStore, RawBatch, RecordedEvent, StoreError, Tx};
 use tokio::sync::mpsc;
 
 use super::scratch::Scratch;
@@ -25,24 +25,40 @@ pub(crate) async fn replay(
     scratch: Option<&Scratch>,
     on_batch: &mut (dyn FnMut(u64) + Send),
 ) -> Result<(Cursor, u64), StoreError> {
-    let (batches, mut received) = mpsc::channel::<Result<Vec<RecordedEvent>, StoreError>>(2);
+    // Three stages, each on its own task: fetch rows, decode them, fold and write.
+    let (fetched, mut to_decode) = mpsc::channel::<Result<RawBatch, StoreError>>(2);
+    let (decoded, mut received) = mpsc::channel::<Result<Vec<RecordedEvent>, StoreError>>(2);
     let mut scanner = store.scanner().await?;
-    let reader = tokio::spawn(async move {
+    let fetcher = tokio::spawn(async move {
         let mut cursor = from;
         loop {
-            let batch = scanner.read(cursor, BATCH_EVENTS).await;
+            let batch = scanner.fetch(cursor, BATCH_EVENTS).await;
             let last = match &batch {
-                Ok(events) => events.last().map(RecordedEvent::cursor),
-                Err(_) => None,
+                Ok(rows) if rows.len() as i64 == BATCH_EVENTS => rows.last_cursor(),
+                _ => Ok(None),
             };
-            let full = matches!(&batch, Ok(events) if events.len() as i64 == BATCH_EVENTS);
-            let more = batches.send(batch).await.is_ok() && full;
+            if fetched.send(batch).await.is_err() {
+                break;
+            }
             match last {
-                Some(last) if more => cursor = last,
-                _ => break,
+                Ok(Some(last)) => cursor = last,
+                Ok(None) => break,
+                Err(error) => {
+                    let _ = fetched.send(Err(error)).await;
+                    break;
+                }
             }
         }
         scanner.close().await;
+    });
+    let decoding_store = store.clone();
+    let decoder = tokio::spawn(async move {
+        while let Some(batch) = to_decode.recv().await {
+            let events = batch.and_then(|rows| decoding_store.decode_batch(rows));
+            if decoded.send(events).await.is_err() {
+                break;
+            }
+        }
     });
     let mut scratch_tx = match scratch {
         Some(scratch) => Some(scratch.begin().await?),
@@ -66,7 +82,7 @@ pub(crate) async fn replay(
         on_batch(applied);
     }
     drop(received);
-    let _ = reader.await;
+    let _ = tokio::join!(fetcher, decoder);
     if let Some(tx) = scratch_tx {
         tx.commit().await?;
     }

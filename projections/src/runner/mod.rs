@@ -14,7 +14,7 @@
 //!   tried again a few times at once (a lost connection, a deadlock), then recorded in
 //!   `failed_events`. A projection that guards access halts there and retries the event with
 //!   backoff, applying nothing after it; one that may skip goes on and retries the event on
-//!   the side ([`OnFailure`]).
+//!   the side ([`crate::OnFailure`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,11 +23,13 @@ use authlog_eventstore::{Cursor, Db, EventStore, RecordedEvent, StoreError};
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use crate::failed::{self, Backoff, FailureStatus};
+mod failures;
+
+use crate::failed::{self, Backoff};
 use crate::lock::AdvisoryLock;
 use crate::rebuild::begin_bulk;
 use crate::state::{self, ProjectionState};
-use crate::{OnFailure, Projection, Target};
+use crate::{Projection, Target};
 
 /// Tuning of a [`Runner`].
 #[derive(Debug, Clone, Copy)]
@@ -308,104 +310,5 @@ impl Runner {
             }
         }
         Ok(Step::Applied(events.len()))
-    }
-
-    /// Records `event` as failed: halts on it, or skips it, as the projection says.
-    async fn fail(
-        &self,
-        cursor: Cursor,
-        event: &RecordedEvent,
-        error: &sqlx::Error,
-    ) -> Result<Step, StoreError> {
-        let name = self.projection.name();
-        let error = error.to_string();
-        let backoff = self.settings.backoff;
-        let mut tx = self.store.db().begin().await?;
-        let step = match self.projection.on_failure() {
-            OnFailure::Halt => {
-                let attempts =
-                    failed::record(&mut tx, name, event, FailureStatus::Halted, &error, backoff)
-                        .await?;
-                tracing::error!(projection = name, position = event.global_position, event_type = %event.event_type, attempts, %error, "projection halted on an event it cannot apply");
-                let wait = chrono::Duration::from_std(backoff.delay(attempts)).unwrap_or_default();
-                Step::Halted {
-                    position: event.global_position,
-                    until: Utc::now() + wait,
-                }
-            }
-            OnFailure::Skip => {
-                if !state::advance(
-                    &mut tx,
-                    name,
-                    self.projection.version(),
-                    cursor,
-                    event.cursor(),
-                )
-                .await?
-                {
-                    tx.rollback().await?;
-                    return Ok(Step::Moved);
-                }
-                failed::record(
-                    &mut tx,
-                    name,
-                    event,
-                    FailureStatus::Skipped,
-                    &error,
-                    backoff,
-                )
-                .await?;
-                tracing::warn!(projection = name, position = event.global_position, event_type = %event.event_type, %error, "projection skipped an event it cannot apply; retrying it on the side");
-                Step::Skipped {
-                    position: event.global_position,
-                }
-            }
-        };
-        tx.commit().await?;
-        Ok(step)
-    }
-
-    /// Tries again the skipped events that are due. Returns how many went through.
-    pub async fn retry_skipped(&self) -> Result<usize, StoreError> {
-        let name = self.projection.name();
-        let db = self.store.db();
-        let mut resolved = 0;
-        for failure in failed::due_skipped(db, name, Utc::now(), 100).await? {
-            let Some(event) = self.store.event_at(failure.position).await? else {
-                continue;
-            };
-            let mut tx = begin_bulk(&self.store).await?;
-            let applied = self
-                .projection
-                .apply_batch(&mut tx, std::slice::from_ref(&event), Target::Live)
-                .await;
-            match applied {
-                Ok(()) => {
-                    failed::resolve(&mut tx, name, failure.position).await?;
-                    tx.commit().await?;
-                    resolved += 1;
-                    tracing::info!(
-                        projection = name,
-                        position = failure.position,
-                        "a skipped event went through"
-                    );
-                }
-                Err(error) => {
-                    tx.rollback().await?;
-                    let mut tx = db.begin().await?;
-                    failed::record(
-                        &mut tx,
-                        name,
-                        &event,
-                        FailureStatus::Skipped,
-                        &error.to_string(),
-                        self.settings.backoff,
-                    )
-                    .await?;
-                    tx.commit().await?;
-                }
-            }
-        }
-        Ok(resolved)
     }
 }
