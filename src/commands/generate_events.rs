@@ -97,6 +97,8 @@ struct SimulatedUser {
 /// One appender's users and clock.
 struct Simulation {
     rng: StdRng,
+    /// Seed and job make the emails unique across appenders and runs with other seeds.
+    seed: u64,
     job: u64,
     users: Vec<SimulatedUser>,
     users_to_create: u64,
@@ -110,6 +112,7 @@ impl Simulation {
     fn new(job: u64, seed: u64, users: u64, events: u64, start: DateTime<Utc>) -> Self {
         Self {
             rng: StdRng::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(job)),
+            seed,
             job,
             users: Vec::with_capacity(users as usize),
             users_to_create: users,
@@ -180,7 +183,10 @@ impl Simulation {
         let mut request = self.request(Actor::Anonymous);
         let created = UserEvent::Created {
             user_id: UserId::new(user_id.clone()),
-            email: Email::from_stored(format!("user{number}.j{}@example.com", self.job)),
+            email: Email::from_stored(format!(
+                "user{number}.s{}.j{}@example.com",
+                self.seed, self.job
+            )),
             name: Name::parse(&format!("User {number}")),
             image: None,
             email_verified: false,

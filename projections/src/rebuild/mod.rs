@@ -25,7 +25,7 @@ mod scratch;
 mod shadow;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use authlog_eventstore::{Cursor, Db, EventStore, RecordedEvent, StoreError, Tx};
 use serde::Serialize;
@@ -43,6 +43,10 @@ use shadow::ShadowTable;
 
 /// Differences listed per table in a report.
 const SAMPLE_SIZE: usize = 5;
+/// Events the write lock may wait for; with more, the rebuild first waits for the safe
+/// cursor to move, up to `HORIZON_WAIT`.
+const MAX_EVENTS_UNDER_LOCK: i64 = BATCH_EVENTS;
+const HORIZON_WAIT: Duration = Duration::from_secs(30);
 
 /// What a rebuild does at the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,17 +231,40 @@ async fn run(
         }
         (Err(error), None) => return Err(error),
     };
-    let before_catch_up = replayed;
-    let (cursor, caught_up) = replay(
-        store,
-        projection.as_ref(),
-        cursor,
-        Target::Shadow,
-        None,
-        &mut |done| report(Phase::CatchingUp, before_catch_up + done),
-    )
-    .await?;
-    replayed += caught_up;
+    // On PostgreSQL the safe cursor stops below the oldest transaction running anywhere on
+    // the cluster, so one old transaction elsewhere can hold the replay far behind the log.
+    // What it holds back would be applied under the write lock: wait a while for it to end.
+    report(Phase::CatchingUp, replayed);
+    let waiting_since = Instant::now();
+    let (mut cursor, mut warned) = (cursor, false);
+    loop {
+        let before_catch_up = replayed;
+        let (caught_up_to, caught_up) = replay(
+            store,
+            projection.as_ref(),
+            cursor,
+            Target::Shadow,
+            None,
+            &mut |done| report(Phase::CatchingUp, before_catch_up + done),
+        )
+        .await?;
+        (cursor, replayed) = (caught_up_to, replayed + caught_up);
+        let behind = store.lag(cursor).await?.events;
+        if behind <= MAX_EVENTS_UNDER_LOCK || waiting_since.elapsed() >= HORIZON_WAIT {
+            break;
+        }
+        if caught_up == 0 {
+            if !warned {
+                warned = true;
+                tracing::warn!(
+                projection = projection.name(),
+                behind,
+                "an older transaction holds the log's safe cursor back; waiting for it to end before taking the write lock"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 
     report(Phase::Swapping, replayed);
     let locked_at = Instant::now();
