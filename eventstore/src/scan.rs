@@ -284,22 +284,35 @@ impl EventStore {
     }
 
     /// Every event whose aggregate id is `aggregate_id`, whatever the aggregate type, in log
-    /// order. An operator's look-up: it scans the log.
+    /// order: one indexed stream load per aggregate type in the log.
     pub async fn events_of_aggregate(
         &self,
         aggregate_id: &str,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM events WHERE aggregate_id = $1 ORDER BY global_position",
-            self.columns()
-        );
-        let events = with_reader!(self.db(), |pool| {
-            let rows = sqlx::query(&sql).bind(aggregate_id).fetch_all(pool).await?;
-            rows.iter()
-                .map(|row| self.decode(row))
-                .collect::<Result<Vec<_>, _>>()?
-        });
+        let mut events = Vec::new();
+        for aggregate_type in self.aggregate_types().await? {
+            events.extend(self.load_stream(&aggregate_type, aggregate_id).await?);
+        }
+        events.sort_by_key(|event| event.global_position);
         Ok(events)
+    }
+
+    /// The aggregate types present in the log, found by hopping along the primary key's
+    /// index from one type to the next (a handful of look-ups, not a scan of the log).
+    pub async fn aggregate_types(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = with_reader!(self.db(), |pool| {
+            sqlx::query_as(
+                "WITH RECURSIVE types(name) AS (
+                     SELECT MIN(aggregate_type) FROM events
+                     UNION ALL
+                     SELECT (SELECT MIN(aggregate_type) FROM events WHERE aggregate_type > name)
+                     FROM types WHERE name IS NOT NULL)
+                 SELECT name FROM types WHERE name IS NOT NULL",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(name,)| name).collect())
     }
 
     /// The streams (other than users) whose first event names `user_id` in its payload: the

@@ -111,6 +111,25 @@ pub async fn show(
     Ok(events.len())
 }
 
+/// Payload fields never printed: a password hash is not a bearer secret, but it can be
+/// attacked offline and has no business in terminals and tickets.
+const REDACTED_FIELDS: &[&str] = &["password_hash"];
+
+/// The payload as printed.
+fn shown_payload(event: &RecordedEvent) -> serde_json::Value {
+    let mut payload = event.payload.clone();
+    if let Some(fields) = payload.as_object_mut() {
+        for field in REDACTED_FIELDS {
+            if let Some(value) = fields.get_mut(*field) {
+                if !value.is_null() {
+                    *value = serde_json::Value::String("<redacted>".to_owned());
+                }
+            }
+        }
+    }
+    payload
+}
+
 /// One event as a line: `time  #position  type  aggregate/id  vN  actor  ip  payload`.
 pub fn human_line(event: &RecordedEvent) -> String {
     let actor = match &event.metadata.actor {
@@ -129,7 +148,7 @@ pub fn human_line(event: &RecordedEvent) -> String {
         event.aggregate_type,
         event.aggregate_id,
         event.version,
-        event.payload
+        shown_payload(event)
     )
 }
 
@@ -145,7 +164,7 @@ pub fn json_line(event: &RecordedEvent) -> serde_json::Value {
         "version": event.version,
         "occurred_at": event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "metadata": event.metadata,
-        "payload": event.payload,
+        "payload": shown_payload(event),
     })
 }
 

@@ -287,6 +287,11 @@ async fn the_cli_reports_rebuilds_and_reads_the_log() {
         .map(|line| line.split_whitespace().nth(2).unwrap())
         .collect();
     assert_eq!(types, ["user.created", "account.linked", "session.created"]);
+    assert!(
+        stdout.contains(r#""password_hash":"<redacted>""#),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("$argon2"), "{stdout}");
 
     // The safe cursor can hold events back while other tests' transactions run: ask again.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
