@@ -213,12 +213,17 @@ impl Runner {
                 });
             }
             let events = self.store.read_all(state.cursor, 1).await?;
-            if events.first().map(|event| event.global_position) != Some(halted.position) {
-                // The checkpoint moved past it (a rebuild): the record is stale.
-                let mut tx = db.begin().await?;
-                failed::resolve(&mut tx, name, halted.position).await?;
-                tx.commit().await?;
-                return Ok(Step::Moved);
+            match events.first() {
+                // Held back by the safe cursor (an older transaction still running).
+                None => return Ok(Step::Idle),
+                Some(next) if next.global_position != halted.position => {
+                    // The checkpoint moved past it (a rebuild): the record is stale.
+                    let mut tx = db.begin().await?;
+                    failed::resolve(&mut tx, name, halted.position).await?;
+                    tx.commit().await?;
+                    return Ok(Step::Moved);
+                }
+                Some(_) => {}
             }
             return self
                 .apply_one_by_one(&state, &events, Some(halted.position))
