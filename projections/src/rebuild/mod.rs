@@ -19,6 +19,7 @@
 //! rebuild and a version rebuild at start-up take turns).
 
 pub mod compare;
+mod finish;
 mod in_place;
 mod replay;
 mod scratch;
@@ -27,7 +28,7 @@ mod shadow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use authlog_eventstore::{Cursor, Db, EventStore, RecordedEvent, StoreError, Tx};
+use authlog_eventstore::{Cursor, Db, EventStore, StoreError};
 use serde::Serialize;
 
 pub use compare::{ColumnDifference, DifferenceKind, RowDifference, TableComparison};
@@ -212,7 +213,7 @@ async fn run(
         &mut |done| report(Phase::Replaying, done),
     )
     .await;
-    let (cursor, mut replayed) = match (replayed, scratch) {
+    let (cursor, replayed) = match (replayed, scratch) {
         (Ok(replayed), Some(scratch)) => {
             report(Phase::Copying, replayed.1);
             scratch.copy_into(shadows).await?;
@@ -231,47 +232,15 @@ async fn run(
         }
         (Err(error), None) => return Err(error),
     };
-    // On PostgreSQL the safe cursor stops below the oldest transaction running anywhere on
-    // the cluster, so one old transaction elsewhere can hold the replay far behind the log.
-    // What it holds back would be applied under the write lock: wait a while for it to end.
-    report(Phase::CatchingUp, replayed);
-    let waiting_since = Instant::now();
-    let (mut cursor, mut warned) = (cursor, false);
-    loop {
-        let before_catch_up = replayed;
-        let (caught_up_to, caught_up) = replay(
-            store,
-            projection.as_ref(),
-            cursor,
-            Target::Shadow,
-            None,
-            &mut |done| report(Phase::CatchingUp, before_catch_up + done),
-        )
-        .await?;
-        (cursor, replayed) = (caught_up_to, replayed + caught_up);
-        let behind = store.lag(cursor).await?.events;
-        if behind <= MAX_EVENTS_UNDER_LOCK || waiting_since.elapsed() >= HORIZON_WAIT {
-            break;
-        }
-        if caught_up == 0 {
-            if !warned {
-                warned = true;
-                tracing::warn!(
-                projection = projection.name(),
-                behind,
-                "an older transaction holds the log's safe cursor back; waiting for it to end before taking the write lock"
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
+    let (cursor, mut replayed) =
+        catch_up(store, projection.as_ref(), cursor, replayed, &report).await?;
 
     report(Phase::Swapping, replayed);
     let locked_at = Instant::now();
     let mut tx = store.db().begin().await?;
     let (cursor, last_events) = match mode {
-        Mode::Inline => finish_inline(store, projection.as_ref(), &mut tx, cursor).await?,
-        Mode::Async => finish_async(store, projection.as_ref(), &mut tx, cursor).await?,
+        Mode::Inline => finish::finish_inline(store, projection.as_ref(), &mut tx, cursor).await?,
+        Mode::Async => finish::finish_async(store, projection.as_ref(), &mut tx, cursor).await?,
     };
     replayed += last_events;
     let mut tables = Vec::new();
@@ -304,75 +273,45 @@ async fn run(
     })
 }
 
-/// Inline projections: holds the live tables' write lock and applies the events committed
-/// since the replay's last read. Returns the final cursor and the events applied.
-async fn finish_inline(
+/// Replays what was appended since `cursor`, until the rest of the log is small enough to
+/// apply under the write lock. On PostgreSQL the safe cursor stops below the oldest
+/// transaction running anywhere on the cluster, so one old transaction elsewhere can hold the
+/// replay far behind the log; what it holds back would be applied under the lock, so this
+/// waits a while (`HORIZON_WAIT`) for it to end. Returns the cursor and the events replayed
+/// in all.
+async fn catch_up(
     store: &EventStore,
     projection: &dyn Projection,
-    tx: &mut Tx,
     mut cursor: Cursor,
+    mut replayed: u64,
+    report: &(dyn Fn(Phase, u64) + Sync),
 ) -> Result<(Cursor, u64), StoreError> {
-    if let Tx::Postgres(transaction) = tx {
-        // EXCLUSIVE lets readers in and keeps writers out; every transaction that has
-        // written to these tables has committed once it is granted.
-        let tables = projection
-            .tables()
-            .iter()
-            .map(|table| table.name)
-            .collect::<Vec<_>>()
-            .join(", ");
-        sqlx::query(&format!("LOCK TABLE {tables} IN EXCLUSIVE MODE"))
-            .execute(&mut **transaction)
-            .await?;
-    }
-    let mut applied = 0;
+    report(Phase::CatchingUp, replayed);
+    let waiting_since = Instant::now();
+    let mut warned = false;
     loop {
-        let events = store.read_after_in(tx, cursor, BATCH_EVENTS).await?;
-        let Some(last) = events.last() else { break };
-        cursor = last.cursor();
-        applied += events.len() as u64;
-        projection.apply_batch(tx, &events, Target::Shadow).await?;
+        let before = replayed;
+        let (caught_up_to, caught_up) = replay(
+            store,
+            projection,
+            cursor,
+            Target::Shadow,
+            None,
+            &mut |done| report(Phase::CatchingUp, before + done),
+        )
+        .await?;
+        (cursor, replayed) = (caught_up_to, replayed + caught_up);
+        let behind = store.lag(cursor).await?.events;
+        if behind <= MAX_EVENTS_UNDER_LOCK || waiting_since.elapsed() >= HORIZON_WAIT {
+            return Ok((cursor, replayed));
+        }
+        if caught_up == 0 {
+            if !warned {
+                warned = true;
+                let name = projection.name();
+                tracing::warn!(projection = name, behind, "an older transaction holds the safe cursor back; waiting before taking the write lock");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
-    Ok((cursor, applied))
-}
-
-/// Async projections: holds the runner's state row, catches the shadow up with the safe
-/// head of the log and the live tables up with the shadow, so both reflect the same events.
-async fn finish_async(
-    store: &EventStore,
-    projection: &dyn Projection,
-    tx: &mut Tx,
-    mut cursor: Cursor,
-) -> Result<(Cursor, u64), StoreError> {
-    let live_state = state::load_for_update(tx, projection.name()).await?;
-    let mut live = live_state.map(|state| state.cursor).unwrap_or_default();
-    let mut applied = 0;
-    loop {
-        let events = store.read_all(cursor, BATCH_EVENTS).await?;
-        let Some(last) = events.last() else { break };
-        cursor = last.cursor();
-        applied += events.len() as u64;
-        projection.apply_batch(tx, &events, Target::Shadow).await?;
-    }
-    if live > cursor {
-        return Err(StoreError::Corrupt {
-            position: live.position,
-            reason: format!(
-                "the checkpoint of {} is past the head of the log",
-                projection.name()
-            ),
-        });
-    }
-    while live < cursor {
-        let events: Vec<RecordedEvent> = store
-            .read_all(live, BATCH_EVENTS)
-            .await?
-            .into_iter()
-            .take_while(|event| event.cursor() <= cursor)
-            .collect();
-        let Some(last) = events.last() else { break };
-        live = last.cursor();
-        projection.apply_batch(tx, &events, Target::Live).await?;
-    }
-    Ok((cursor, applied))
 }
