@@ -18,6 +18,8 @@ use authlog_bus::webhooks::WebhookConsumer;
 use authlog_eventstore::db::PoolSettings;
 use authlog_eventstore::tokens::TokenKey;
 use authlog_eventstore::{migrate, Db, EventStore, Upcasters};
+use authlog_projections::runner::Runner;
+use authlog_projections::Registry;
 use base64::Engine;
 use tokio::net::TcpListener;
 
@@ -32,6 +34,7 @@ pub struct Application {
     bus_mode: BusMode,
     /// The durable consumers (mail, ...) that run beside the server.
     consumers: Vec<Arc<dyn Consumer>>,
+    registry: Registry,
 }
 
 impl Application {
@@ -42,6 +45,17 @@ impl Application {
 
     /// As [`Application::build`], with a controllable clock for tests.
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        Self::build_with(settings, clock, Registry::standard()).await
+    }
+
+    /// As [`Application::build`], with a clock and the projections to run. Projections whose
+    /// tables were built by another version of their code are rebuilt from the log here,
+    /// before the listener is bound: nothing is served from a table of the wrong shape.
+    pub async fn build_with(
+        settings: Settings,
+        clock: Clock,
+        registry: Registry,
+    ) -> anyhow::Result<Self> {
         settings.check_secret()?;
         let nats = settings.nats_config()?;
         let db = connect(&settings).await?;
@@ -49,16 +63,16 @@ impl Application {
             Some(secret) => secret.clone(),
             None => development_secret(&db).await?,
         };
-        // The audit trail runs inline until the asynchronous runner takes it over.
-        let mut projections = authlog_projections::core();
-        projections.extend(authlog_projections::asynchronous());
         let store = EventStore::open(
             db,
             Upcasters::default(),
-            authlog_projections::inline(&projections),
+            authlog_projections::inline(registry.inline()),
         )
         .await
         .context("opening the event store")?;
+        authlog_projections::versions::ensure_current(&store, &registry)
+            .await
+            .context("rebuilding outdated projections")?;
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))
             .await
             .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
@@ -100,6 +114,7 @@ impl Application {
             bus,
             bus_mode,
             consumers,
+            registry,
         })
     }
 
@@ -135,8 +150,9 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight. The
-    /// fan-out (publisher and consumers, in-process or over NATS) runs alongside and
-    /// never stops the server: with NATS down, events wait in the log.
+    /// fan-out (publisher and consumers, in-process or over NATS) and the runners of the
+    /// async projections run alongside, and never stop the server: with NATS down, events
+    /// wait in the log.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -148,11 +164,20 @@ impl Application {
             self.bus_mode,
             self.consumers,
             Arc::new(move |events| auth.note_remote_events(events)),
-            stopped,
+            stopped.clone(),
         )
         .await
         .context("starting the event bus")?;
         tokio::spawn(fan_out.report_status());
+        let runners = self
+            .registry
+            .asynchronous()
+            .iter()
+            .map(|projection| {
+                let runner = Runner::new(self.auth.store().clone(), projection.clone());
+                tokio::spawn(runner.run(stopped.clone()))
+            })
+            .collect::<Vec<_>>();
         let router = authlog_api::http::router(self.auth.clone());
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
@@ -160,6 +185,11 @@ impl Application {
             .context("serving HTTP");
         let _ = stop.send(true);
         fan_out.stopped().await;
+        for runner in runners {
+            if let Err(error) = runner.await {
+                tracing::error!(%error, "a projection runner panicked");
+            }
+        }
         self.auth.store().db().close().await;
         served
     }

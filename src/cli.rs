@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::app::{self, Application};
+use crate::commands;
 use crate::settings::{ProcessEnvironment, Settings};
 
 /// authlog: an event-sourced authentication server that speaks Better Auth's HTTP API.
@@ -46,6 +47,100 @@ pub enum Command {
     /// Webhook deliveries.
     #[command(subcommand)]
     Hooks(HooksCommand),
+    /// Show and rebuild projections (the tables built from the log).
+    #[command(subcommand)]
+    Projections(ProjectionsCommand),
+    /// Read the log.
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Developer tools for benchmarks (not for production databases).
+    #[command(hide = true, subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectionsCommand {
+    /// Each projection's mode, version, position, and lag behind the log (in events and in
+    /// seconds); a halted projection shows the event it is stuck on.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild a projection from the log while servers keep serving.
+    ///
+    /// Replays the whole log into shadow tables (same schema and indexes), catches up with
+    /// what was appended meanwhile, then, holding the write lock for a moment, applies the
+    /// last events, compares the rebuilt rows with the live ones row for row and swaps the
+    /// rebuilt tables in. The report says whether live and rebuilt differed, with a sample of
+    /// the differences. With --dry-run nothing is swapped, and differing rows make the
+    /// command fail (exit status 1).
+    Rebuild {
+        /// The projection (see `authlog projections status`).
+        name: String,
+        /// Compare only: keep the live tables and drop the rebuilt ones.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Follow the log: print events as they are committed (from now on, unless --from-start).
+    Tail {
+        /// Only events of this type (repeatable); `session.*` for every type of an aggregate.
+        #[arg(long = "type", value_name = "TYPE")]
+        types: Vec<String>,
+        /// Only events of this aggregate (a user, session or account id).
+        #[arg(long, value_name = "ID")]
+        aggregate: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Start at the beginning of the log instead of its end.
+        #[arg(long)]
+        from_start: bool,
+        /// Exit once the log is read instead of waiting for new events.
+        #[arg(long)]
+        no_follow: bool,
+    },
+    /// The full history of one user, session or account, in log order. For a user this
+    /// includes their sessions and accounts.
+    Show {
+        aggregate_id: String,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// For a user: only the user's own stream, without sessions and accounts.
+        #[arg(long)]
+        no_related: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Append a large, realistic log (users signing up, in and out) directly through the
+    /// event store, inline projections included, in large transactions.
+    GenerateEvents {
+        /// Users to sign up.
+        #[arg(long, default_value_t = 50_000)]
+        users: u64,
+        /// Events to append (the last command completes, so a few more may be appended).
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Seed of the simulation: the same seed gives the same sequence of commands.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Concurrent appenders (default: 4 on PostgreSQL, 1 on SQLite).
+        #[arg(long)]
+        jobs: Option<u64>,
+        /// Commands per transaction.
+        #[arg(long, default_value_t = 500)]
+        per_transaction: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +186,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Info => info(settings).await,
         Command::Hooks(HooksCommand::Failed { json }) => hooks_failed(settings, json).await,
+        Command::Events(command) => events_command(&settings, command).await,
+        Command::Projections(command) => commands::projections_command(&settings, command).await,
+        Command::Dev(DevCommand::GenerateEvents {
+            users,
+            events,
+            seed,
+            jobs,
+            per_transaction,
+        }) => {
+            let postgres = !settings.database_url.starts_with("sqlite:");
+            let options = commands::generate_events::GenerateOptions {
+                users,
+                events,
+                seed,
+                jobs: jobs.unwrap_or(if postgres { 4 } else { 1 }),
+                commands_per_transaction: per_transaction,
+            };
+            commands::generate(&settings, options).await
+        }
         Command::Secret => unreachable!("handled above"),
     }
 }
@@ -162,6 +276,46 @@ async fn hooks_failed(settings: Settings, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn events_command(settings: &Settings, command: EventsCommand) -> anyhow::Result<()> {
+    let store = commands::open_store(settings).await?;
+    // Not `stdout().lock()`: a lock held across awaits would block every thread that logs.
+    let mut stdout = std::io::stdout();
+    let outcome = match command {
+        EventsCommand::Tail {
+            types,
+            aggregate,
+            json,
+            from_start,
+            no_follow,
+        } => {
+            let filter = commands::events::EventFilter {
+                types,
+                aggregate_id: aggregate,
+            };
+            commands::events::tail(
+                &store,
+                &filter,
+                json,
+                from_start,
+                !no_follow,
+                &mut stdout,
+                shutdown_signal(),
+            )
+            .await
+            .map(drop)
+        }
+        EventsCommand::Show {
+            aggregate_id,
+            json,
+            no_related,
+        } => commands::events::show(&store, &aggregate_id, !no_related, json, &mut stdout)
+            .await
+            .map(drop),
+    };
+    store.db().close().await;
+    outcome
+}
+
 async fn info(settings: Settings) -> anyhow::Result<()> {
     let db = app::connect(&settings).await?;
     let store = authlog_eventstore::EventStore::open(db, Default::default(), Vec::new())
@@ -218,9 +372,11 @@ fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("AUTHLOG_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Logs go to stderr: stdout carries what commands print (`events tail --json`, ...).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(std::io::stderr)
         .try_init();
 }
 

@@ -7,11 +7,13 @@
 //!   `bus_settings` its `[bus]` part (NATS).
 //! - [`app`] - `Application::build` (database, migrations, event store, service, listener)
 //!   and `run_until_stopped`.
-//! - [`cli`] - the subcommands (`serve`, `migrate`, `secret`, `info`).
+//! - [`cli`] - the subcommands (`serve`, `migrate`, `secret`, `info`, `projections`, `events`).
+//! - [`commands`] - what the operator subcommands do: projections, events, benchmark data.
 
 pub mod app;
 mod bus_settings;
 pub mod cli;
+pub mod commands;
 mod cookie_cache_settings;
 pub mod mail_settings;
 pub mod settings;

@@ -9,7 +9,7 @@
 use authlog_eventstore::{with_tx, Actor, RecordedEvent, Tx};
 use serde_json::{json, Value};
 
-use crate::{Projection, Table};
+use crate::{Projection, Table, Target};
 
 pub struct AuditLog;
 
@@ -179,15 +179,43 @@ impl Projection for AuditLog {
         TABLES
     }
 
-    async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), sqlx::Error> {
+    /// Cosmetic for access decisions: an event it cannot record is skipped and retried on
+    /// the side rather than stopping the trail.
+    fn on_failure(&self) -> crate::OnFailure {
+        crate::OnFailure::Skip
+    }
+
+    async fn apply_batch(
+        &self,
+        tx: &mut Tx,
+        events: &[RecordedEvent],
+        target: Target,
+    ) -> Result<(), sqlx::Error> {
+        let log = target.table("audit_log");
+        let subjects = target.table("audit_subjects");
+        for event in events {
+            record(tx, event, &log, &subjects).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Records one event; the subject lookups need each earlier event of the batch written.
+async fn record(
+    tx: &mut Tx,
+    event: &RecordedEvent,
+    log: &str,
+    subjects: &str,
+) -> Result<(), sqlx::Error> {
+    {
         let mut entry = entry_of(event);
         if remembers_subject(event) {
             if let Some(user_id) = &entry.user_id {
                 with_tx!(&mut *tx, |conn| {
-                    sqlx::query(
-                        "INSERT INTO audit_subjects (aggregate_type, aggregate_id, user_id)
-                         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    )
+                    sqlx::query(&format!(
+                        "INSERT INTO {subjects} (aggregate_type, aggregate_id, user_id)
+                         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+                    ))
                     .bind(&event.aggregate_type)
                     .bind(&event.aggregate_id)
                     .bind(user_id)
@@ -198,9 +226,9 @@ impl Projection for AuditLog {
         }
         if entry.user_id.is_none() && event.aggregate_type != "attempt" {
             let subject: Option<(String,)> = with_tx!(&mut *tx, |conn| {
-                sqlx::query_as(
-                    "SELECT user_id FROM audit_subjects WHERE aggregate_type = $1 AND aggregate_id = $2",
-                )
+                sqlx::query_as(&format!(
+                    "SELECT user_id FROM {subjects} WHERE aggregate_type = $1 AND aggregate_id = $2"
+                ))
                 .bind(&event.aggregate_type)
                 .bind(&event.aggregate_id)
                 .fetch_optional(&mut *conn)
@@ -212,12 +240,12 @@ impl Projection for AuditLog {
         let metadata = &event.metadata;
         with_tx!(tx, |conn| {
             // ON CONFLICT: a replay of an event already recorded changes nothing.
-            sqlx::query(
-                "INSERT INTO audit_log (position, event_id, occurred_at, action, outcome, user_id,
+            sqlx::query(&format!(
+                "INSERT INTO {log} (position, event_id, occurred_at, action, outcome, user_id,
                      actor_kind, actor_id, ip_address, user_agent, request_id, event_type, details)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                 ON CONFLICT DO NOTHING",
-            )
+                 ON CONFLICT DO NOTHING"
+            ))
             .bind(event.global_position)
             .bind(event.event_id.to_string())
             .bind(event.occurred_at.timestamp_millis())

@@ -3,7 +3,7 @@
 use authlog_domain::verification::VerificationEvent;
 use authlog_eventstore::{with_tx, RecordedEvent, Tx};
 
-use crate::{decode, Projection, Table};
+use crate::{decode, Projection, Table, Target};
 
 pub struct Verifications;
 
@@ -37,10 +37,23 @@ impl Projection for Verifications {
         TABLES
     }
 
-    async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), sqlx::Error> {
-        if event.aggregate_type != "verification" {
-            return Ok(());
+    async fn apply_batch(
+        &self,
+        tx: &mut Tx,
+        events: &[RecordedEvent],
+        target: Target,
+    ) -> Result<(), sqlx::Error> {
+        // Few events, and tokens are short-lived: one statement per event is enough.
+        let table = target.table("verifications");
+        for event in events.iter().filter(|e| e.aggregate_type == "verification") {
+            apply_one(tx, event, &table).await?;
         }
+        Ok(())
+    }
+}
+
+async fn apply_one(tx: &mut Tx, event: &RecordedEvent, table: &str) -> Result<(), sqlx::Error> {
+    {
         let id = &event.aggregate_id;
         match decode::<VerificationEvent>(event)? {
             VerificationEvent::Issued {
@@ -54,11 +67,11 @@ impl Projection for Verifications {
                 ..
             } => {
                 with_tx!(tx, |conn| {
-                    sqlx::query(
-                        "INSERT INTO verifications (id, purpose, user_id, email, new_email, token_hash,
+                    sqlx::query(&format!(
+                        "INSERT INTO {table} (id, purpose, user_id, email, new_email, token_hash,
                              expires_at, callback_url, created_at, version)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    )
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                    ))
                     .bind(id)
                     .bind(purpose.as_str())
                     .bind(user_id.as_str())
@@ -75,7 +88,7 @@ impl Projection for Verifications {
             }
             VerificationEvent::Consumed => {
                 with_tx!(tx, |conn| {
-                    sqlx::query("DELETE FROM verifications WHERE id = $1")
+                    sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
                         .bind(id)
                         .execute(&mut *conn)
                         .await?;

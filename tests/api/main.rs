@@ -26,3 +26,6 @@ mod cookie_cache;
 mod revocation;
 // Guarantees of the log: concurrency, rebuilt projections, no raw secrets at rest.
 mod log;
+// Projections in the server and the CLI: versions rebuilt before serving, async projections,
+// `projections status|rebuild` and `events tail|show` of the built binary.
+mod projections;

@@ -1,21 +1,34 @@
-//! Replaying the log into projections, and snapshots of their tables for comparison.
+//! The simple rebuild, for tests and small logs: empty the live tables and replay into them
+//! in one transaction; and snapshots of whole tables for comparison.
 
 use std::sync::Arc;
 
-use authlog_eventstore::{with_reader, with_tx, Cursor, EventStore, StoreError};
+use authlog_eventstore::{with_reader, with_tx, Cursor, EventStore, StoreError, Tx};
 
-use crate::{Projection, Table};
+use crate::{Projection, Table, Target};
 
 /// Events read from the log per batch during a replay.
 const BATCH: i64 = 1000;
 
-/// Empties the projections' tables and replays the whole log into them, in one transaction:
-/// readers see either the old rows or the rebuilt ones. Returns the number of events read.
+/// Empties the projections' tables and replays the whole log into them, in one transaction
+/// holding their write lock (as the swap of a shadow rebuild does): readers see either the
+/// old rows or the rebuilt ones, and appends wait. Returns the number of events read.
 pub async fn rebuild_in_place(
     store: &EventStore,
     projections: &[Arc<dyn Projection>],
 ) -> Result<u64, StoreError> {
     let mut tx = store.db().begin().await?;
+    if let Tx::Postgres(transaction) = &mut tx {
+        let tables = projections
+            .iter()
+            .flat_map(|projection| projection.tables())
+            .map(|table| table.name)
+            .collect::<Vec<_>>()
+            .join(", ");
+        sqlx::query(&format!("LOCK TABLE {tables} IN EXCLUSIVE MODE"))
+            .execute(&mut **transaction)
+            .await?;
+    }
     for projection in projections {
         for table in projection.tables() {
             with_tx!(&mut tx, |conn| {
@@ -28,13 +41,15 @@ pub async fn rebuild_in_place(
     let mut cursor = Cursor::default();
     let mut replayed = 0u64;
     loop {
-        let events = store.read_all(cursor, BATCH).await?;
+        // Inside the transaction and without the safe cursor's horizon: with the writers
+        // locked out, every event they committed is visible and no other can commit.
+        let events = store.read_after_in(&mut tx, cursor, BATCH).await?;
         let Some(last) = events.last() else { break };
         cursor = last.cursor();
-        for event in &events {
-            for projection in projections {
-                projection.apply(&mut tx, event).await?;
-            }
+        for projection in projections {
+            projection
+                .apply_batch(&mut tx, &events, Target::Live)
+                .await?;
         }
         replayed += events.len() as u64;
     }
