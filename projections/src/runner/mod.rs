@@ -39,6 +39,10 @@ pub struct RunnerSettings {
     /// How often to look at the log when no local commit wakes the runner (commits of other
     /// instances do not), and how often a standby tries to take over.
     pub poll_interval: Duration,
+    /// After a local commit wakes the runner, it waits this long before reading, so that the
+    /// commits of a busy moment are applied in one transaction instead of one each (under
+    /// sign-in load this halves the statements per request on SQLite).
+    pub coalesce: Duration,
     /// Attempts at a failing event before it is recorded as failed.
     pub immediate_attempts: u32,
     /// Waits between the recorded attempts.
@@ -50,6 +54,7 @@ impl Default for RunnerSettings {
         Self {
             batch_events: 1000,
             poll_interval: Duration::from_millis(250),
+            coalesce: Duration::from_millis(20),
             immediate_attempts: 3,
             backoff: Backoff::default(),
         }
@@ -110,6 +115,7 @@ impl Runner {
             };
             tracing::info!(projection = name, "projection runner started");
             let mut checked_at = tokio::time::Instant::now();
+            let mut retried_at = tokio::time::Instant::now();
             while !*stop.borrow() {
                 if checked_at.elapsed() > Duration::from_secs(5) {
                     checked_at = tokio::time::Instant::now();
@@ -121,10 +127,20 @@ impl Runner {
                     }
                 }
                 let wait = match self.step().await {
-                    Ok(Step::Applied(_) | Step::Skipped { .. } | Step::Moved) => continue,
-                    Ok(Step::Idle) => {
-                        if let Err(error) = self.retry_skipped().await {
-                            tracing::warn!(projection = name, %error, "retrying skipped events failed");
+                    // A full batch: more is probably waiting.
+                    Ok(Step::Applied(applied)) if applied as i64 >= self.settings.batch_events => {
+                        continue
+                    }
+                    Ok(Step::Skipped { .. } | Step::Moved) => continue,
+                    // A partial batch reached the end of the log: wait instead of asking
+                    // again at once.
+                    Ok(Step::Applied(_) | Step::Idle) => {
+                        // On a clock, not only when idle: a busy log is never idle.
+                        if retried_at.elapsed() >= self.settings.poll_interval {
+                            retried_at = tokio::time::Instant::now();
+                            if let Err(error) = self.retry_skipped().await {
+                                tracing::warn!(projection = name, %error, "retrying skipped events failed");
+                            }
                         }
                         self.settings.poll_interval
                     }
@@ -150,7 +166,7 @@ impl Runner {
                     }
                 };
                 tokio::select! {
-                    _ = committed.changed() => {}
+                    _ = committed.changed() => tokio::time::sleep(self.settings.coalesce).await,
                     () = tokio::time::sleep(wait) => {}
                     stopping = stop.changed() => if stopping.is_err() { break },
                 }
