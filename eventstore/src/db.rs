@@ -8,8 +8,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    SqliteTransactionManager,
+};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction, TransactionManager};
 
 /// Which database is behind a [`Db`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,10 +90,12 @@ impl Db {
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .before_acquire(|conn, _| Box::pin(async move { Ok(not_in_transaction(conn)) }))
             .connect_with(options.clone())
             .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(settings.max_connections)
+            .before_acquire(|conn, _| Box::pin(async move { Ok(not_in_transaction(conn)) }))
             .connect_with(options.read_only(true))
             .await?;
         Ok(Self::Sqlite { writer, reader })
@@ -105,10 +110,25 @@ impl Db {
 
     /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is
     /// taken up front, so another process (e.g. a CLI rebuild) waits instead of failing.
+    ///
+    /// The SQLite begin runs on a task of its own. sqlx's SQLite driver counts a custom
+    /// `BEGIN` as open before it has checked it, so a caller cancelled in between (a client
+    /// that hangs up mid-request drops its handler) would return the one writer connection to
+    /// the pool marked as inside a transaction, and every later write would fail. A task is
+    /// not cancelled with its caller: it finishes, and if nobody takes the transaction, drops
+    /// it, which rolls it back.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         match self {
             Self::Sqlite { writer, .. } => {
-                Ok(Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?))
+                let writer = writer.clone();
+                let begun = tokio::spawn(async move { writer.begin_with("BEGIN IMMEDIATE").await })
+                    .await
+                    .map_err(|joined| {
+                        sqlx::Error::Io(std::io::Error::other(format!(
+                            "the task beginning a transaction failed: {joined}"
+                        )))
+                    })??;
+                Ok(Tx::Sqlite(begun))
             }
             Self::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
         }
@@ -124,6 +144,21 @@ impl Db {
             Self::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// `before_acquire` of the SQLite pools: a connection handed back while sqlx still counts it
+/// inside a transaction is closed (which rolls the transaction back) instead of reused. The
+/// pool flushes queued rollbacks when a connection comes back, so a count above zero here is
+/// a leak, never a rollback in flight.
+fn not_in_transaction(conn: &mut sqlx::SqliteConnection) -> bool {
+    let depth = SqliteTransactionManager::get_transaction_depth(conn);
+    if depth > 0 {
+        tracing::warn!(
+            depth,
+            "closing a SQLite connection left inside a transaction"
+        );
+    }
+    depth == 0
 }
 
 impl Tx {
