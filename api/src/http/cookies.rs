@@ -200,6 +200,11 @@ pub fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
 }
 
 fn decode(value: &str) -> String {
+    // Most values (tokens, base64url cookie caches) hold no escape: skip the byte-by-byte
+    // decoder, which showed in get-session's profile.
+    if !value.contains('%') {
+        return value.to_owned();
+    }
     match percent_decode_str(value).decode_utf8() {
         Ok(decoded) => decoded.into_owned(),
         Err(_) => value.to_owned(),

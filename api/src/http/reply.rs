@@ -28,6 +28,8 @@ pub struct Reply {
 #[derive(Debug)]
 pub enum ReplyBody {
     Json(Value),
+    /// JSON already serialized (get-session's answer from a cookie cache hit).
+    JsonText(axum::body::Bytes),
     Html(String),
 }
 
@@ -40,6 +42,14 @@ impl Reply {
             location: None,
             no_store: false,
             empty: false,
+        }
+    }
+
+    /// A JSON answer serialized beforehand.
+    pub fn json_text(text: axum::body::Bytes) -> Self {
+        Self {
+            body: ReplyBody::JsonText(text),
+            ..Self::json(Value::Null)
         }
     }
 
@@ -67,6 +77,7 @@ impl IntoResponse for Reply {
         let (content_type, body) = match self.body {
             _ if self.empty => (None, Body::empty()),
             ReplyBody::Json(value) => (Some("application/json"), Body::from(value.to_string())),
+            ReplyBody::JsonText(text) => (Some("application/json"), Body::from(text)),
             ReplyBody::Html(html) => (Some("text/html"), Body::from(html)),
         };
         let mut response = Response::new(body);

@@ -12,9 +12,13 @@
 //! Values longer than one cookie holds are split into `session_data.0`, `.1`, ... as Better
 //! Auth's session store does.
 
+mod memo;
 mod payload;
 
+pub use memo::OpenedCookie;
 pub use payload::CachedSession;
+
+use std::sync::Arc;
 
 use axum::http::HeaderMap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -42,6 +46,7 @@ const JWE_SALT: &str = "better-auth-session";
 pub struct CookieCache {
     config: CookieCacheConfig,
     seal: Seal,
+    memo: memo::Memo,
 }
 
 #[derive(Debug)]
@@ -79,6 +84,7 @@ impl CookieCache {
         Some(Self {
             config: cache.clone(),
             seal,
+            memo: memo::Memo::default(),
         })
     }
 
@@ -133,14 +139,27 @@ impl CookieCache {
     /// the seal holds, the payload passes the schema, it was issued for this very token and
     /// under the configured version, and neither the cookie nor the session has expired.
     /// (Whether the session was revoked since is the caller's question.)
-    pub fn read(&self, value: &str, token: &str, now: DateTime<Utc>) -> Option<CachedSession> {
-        let (cached, expires_at_ms) = self.open(value, now)?;
+    pub fn read(&self, value: &str, token: &str, now: DateTime<Utc>) -> Option<Arc<OpenedCookie>> {
+        let opened = match self.memo.get(value) {
+            Some(opened) => opened,
+            None => {
+                let (cached, expires_at_ms) = self.open(value, now)?;
+                let answer = cached.answer().to_string().into();
+                let opened = OpenedCookie {
+                    cached,
+                    expires_at_ms,
+                    answer,
+                };
+                self.memo.put(value, opened)
+            }
+        };
+        let cached = &opened.cached;
         let now_ms = now.timestamp_millis() as f64;
         let is_current = cached.token() == token
             && cached.version() == self.config.version
-            && expires_at_ms >= now_ms
+            && opened.expires_at_ms >= now_ms
             && cached.session_expires_at() >= now;
-        is_current.then_some(cached)
+        is_current.then_some(opened)
     }
 
     /// The payload and the cookie's own expiry (ms since the epoch), if the seal holds.

@@ -58,7 +58,32 @@ fn compact_cookies_are_byte_identical_to_better_auths() {
     let cached = cache
         .read(REFERENCE_COOKIE, REFERENCE_TOKEN, issued)
         .expect("Better Auth's cookie reads back");
-    assert_eq!(cached.user_id(), "bF8ejiJRgRcAmf6WsoPpjQ1FGJmxg87H");
+    assert_eq!(cached.cached.user_id(), "bF8ejiJRgRcAmf6WsoPpjQ1FGJmxg87H");
+}
+
+#[test]
+fn a_value_is_opened_once_and_its_expiry_still_checked_on_each_read() {
+    let cache = cache(REFERENCE_SECRET, CookieCacheStrategy::Compact, "1");
+    let issued = at_ms(REFERENCE_ISSUED_MS);
+    let first = cache
+        .read(REFERENCE_COOKIE, REFERENCE_TOKEN, issued)
+        .unwrap();
+    let again = cache
+        .read(REFERENCE_COOKIE, REFERENCE_TOKEN, issued)
+        .unwrap();
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &again),
+        "the second read is the memo's"
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&again.answer).unwrap();
+    assert_eq!(answer, first.cached.answer());
+    assert!(cache
+        .read(REFERENCE_COOKIE, "another-token", issued)
+        .is_none());
+    let after = at_ms(REFERENCE_ISSUED_MS + 301_000);
+    assert!(cache
+        .read(REFERENCE_COOKIE, REFERENCE_TOKEN, after)
+        .is_none());
 }
 
 #[test]
@@ -72,9 +97,9 @@ fn every_strategy_round_trips_and_refuses_what_it_should() {
         let cache = cache(REFERENCE_SECRET, strategy, "1");
         let (session, user) = reference_views("Ada");
         let value = cache.seal(&session, &user, false, issued);
-        let cached = cache.read(&value, REFERENCE_TOKEN, issued).unwrap();
-        assert_eq!(cached.token(), REFERENCE_TOKEN, "{strategy}");
-        assert_eq!(cached.version(), "1");
+        let opened = cache.read(&value, REFERENCE_TOKEN, issued).unwrap();
+        assert_eq!(opened.cached.token(), REFERENCE_TOKEN, "{strategy}");
+        assert_eq!(opened.cached.version(), "1");
         // Still good just before maxAge, gone after.
         let later = |secs: i64| at_ms(REFERENCE_ISSUED_MS + secs * 1000);
         assert!(cache.read(&value, REFERENCE_TOKEN, later(299)).is_some());

@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 
 use crate::auth::{CurrentSession, SessionOptions};
 use crate::error::{AuthError, ErrorCode};
-use crate::http::cookie_cache::CachedSession;
+use crate::http::cookie_cache::OpenedCookie;
 use crate::http::cookies::{SessionCookie, SetCookies};
 use crate::http::reply::{Failure, SessionView, UserView};
 use crate::http::request::ApiRequest;
@@ -28,6 +28,9 @@ pub(crate) enum Trust {
 }
 
 /// What the request's cookies lead to.
+// Lives for one request on the stack; boxing `Live` would add an allocation to every
+// get-session that reads the store.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Found {
     /// No session cookie, or one whose signature does not hold.
@@ -35,7 +38,7 @@ pub(crate) enum Found {
     /// A valid `session_data` cookie for the signed token: nothing else was read.
     CookieCache {
         token: String,
-        cached: CachedSession,
+        cached: std::sync::Arc<OpenedCookie>,
     },
     /// The stored session, possibly just extended.
     Live(CurrentSession),
@@ -76,7 +79,8 @@ impl AppState {
         if let (Some(cache), Some(value), Trust::CookieCache) =
             (&self.cookie_cache, &cache_value, trust)
         {
-            let cached = cache.read(value, &token, self.auth.now()).filter(|cached| {
+            let cached = cache.read(value, &token, self.auth.now()).filter(|opened| {
+                let cached = &opened.cached;
                 !self.auth.is_revoked(cached.session_id(), cached.user_id())
                     && !self
                         .auth

@@ -45,7 +45,11 @@ pub(crate) async fn get_session(State(state): State<AppState>, request: ApiReque
             ..Failure::from(error)
         })?;
     let body = match found {
-        Found::CookieCache { cached, .. } => cached.answer(),
+        Found::CookieCache { cached, .. } => {
+            return Ok(Reply::json_text(cached.answer.clone())
+                .no_store()
+                .with_cookies(cookies))
+        }
         Found::Live(current) => json!({
             "session": SessionView::new(&current.session, &current.token),
             "user": UserView::from(&current.user),
