@@ -2,7 +2,7 @@
 # The replay benchmark: a log of EVENTS events (users signing up, in and out) on a fresh
 # SQLite file and on a fresh PostgreSQL database, then `authlog projections rebuild sessions`
 # on each: events per second, and how the rebuilt rows compare with the live table the
-# inline projections built while the events were appended. See bench/README-replay.md.
+# inline projections built while the events were appended. See bench/README.md.
 #
 #   bench/replay.sh                      # 1,000,000 events on both backends
 #   EVENTS=100000 bench/replay.sh        # a quicker run
