@@ -88,13 +88,18 @@ impl Db {
             .synchronous(synchronous)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        // No ping before handing out a connection: a SQLite connection is a file handle in
+        // this process, never dropped by a peer, and the ping is one more hop to its worker
+        // thread on every query.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .before_acquire(|conn, _| Box::pin(async move { Ok(not_in_transaction(conn)) }))
             .connect_with(options.clone())
             .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(settings.max_connections)
+            .test_before_acquire(false)
             .before_acquire(|conn, _| Box::pin(async move { Ok(not_in_transaction(conn)) }))
             .connect_with(options.read_only(true))
             .await?;
