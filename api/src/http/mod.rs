@@ -33,23 +33,24 @@ use cookie_cache::CookieCache;
 use cookies::CookieNames;
 use origin::TrustedOrigins;
 
-/// What every handler shares.
+/// What every handler shares. axum clones it for every request, so what owns strings sits
+/// behind an `Arc`.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub auth: Auth,
-    pub cookies: CookieNames,
+    pub cookies: Arc<CookieNames>,
     /// `None` when the cookie cache is off.
     pub cookie_cache: Option<Arc<CookieCache>>,
-    pub trusted: TrustedOrigins,
+    pub trusted: Arc<TrustedOrigins>,
 }
 
 impl AppState {
     pub fn new(auth: Auth) -> Self {
         let config = auth.config();
         Self {
-            cookies: CookieNames::new(config),
+            cookies: Arc::new(CookieNames::new(config)),
             cookie_cache: CookieCache::new(config).map(Arc::new),
-            trusted: TrustedOrigins::new(config.all_trusted_origins()),
+            trusted: Arc::new(TrustedOrigins::new(config.all_trusted_origins())),
             auth,
         }
     }
