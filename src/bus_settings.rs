@@ -74,14 +74,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-
-    struct Vars(HashMap<&'static str, &'static str>);
-
-    impl Environment for Vars {
-        fn get(&self, name: &str) -> Option<String> {
-            self.0.get(name).map(|v| (*v).to_owned())
-        }
-    }
+    use crate::settings::Vars;
 
     #[test]
     fn no_nats_url_means_the_in_process_bus() {

@@ -69,15 +69,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::settings::Settings;
-
-    struct Vars(HashMap<&'static str, &'static str>);
-
-    impl Environment for Vars {
-        fn get(&self, name: &str) -> Option<String> {
-            self.0.get(name).map(|v| (*v).to_owned())
-        }
-    }
+    use crate::settings::{Settings, Vars};
 
     #[test]
     fn the_cookie_cache_comes_from_its_own_section_and_the_environment() {

@@ -192,6 +192,17 @@ impl Environment for ProcessEnvironment {
     }
 }
 
+/// A fixed set of variables, for the settings tests of every module.
+#[cfg(test)]
+pub(crate) struct Vars(pub(crate) std::collections::HashMap<&'static str, &'static str>);
+
+#[cfg(test)]
+impl Environment for Vars {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).map(|v| (*v).to_owned())
+    }
+}
+
 impl Settings {
     /// Defaults, then the config file (the given path, else `authlog.toml` if it exists),
     /// then the environment.
@@ -465,14 +476,6 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-
-    struct Vars(HashMap<&'static str, &'static str>);
-
-    impl Environment for Vars {
-        fn get(&self, name: &str) -> Option<String> {
-            self.0.get(name).map(|v| (*v).to_owned())
-        }
-    }
 
     #[test]
     fn the_environment_overrides_the_file() {

@@ -9,7 +9,9 @@ use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
 
 use crate::db::{Db, Tx};
 use crate::event::{Cursor, RecordedEvent};
-use crate::store::{EventStore, StoreError, POSTGRES_COLUMNS, SQLITE_COLUMNS};
+use crate::store::{
+    EventStore, StoreError, POSTGRES_COLUMNS, POSTGRES_SAFE_READ_AFTER, SQLITE_READ_AFTER,
+};
 use crate::{from_millis, with_reader};
 
 /// How far a reader of the whole log is behind.
@@ -93,11 +95,7 @@ impl LogScanner {
     pub async fn fetch(&mut self, after: Cursor, limit: i64) -> Result<RawBatch, StoreError> {
         let rows = match (self.sqlite.as_mut(), self.store.db()) {
             (Some(connection), _) => {
-                let sql = format!(
-                    "SELECT {SQLITE_COLUMNS} FROM events WHERE global_position > $1
-                     ORDER BY global_position LIMIT $2"
-                );
-                let rows = sqlx::query(&sql)
+                let rows = sqlx::query(&SQLITE_READ_AFTER)
                     .bind(after.position)
                     .bind(limit)
                     .fetch_all(&mut *connection)
@@ -105,14 +103,7 @@ impl LogScanner {
                 RawRows::Sqlite(rows)
             }
             (None, Db::Postgres(pool)) => {
-                // As `read_all`: the safe cursor, in the order of the cursor index.
-                let sql = format!(
-                    "SELECT {POSTGRES_COLUMNS} FROM events
-                     WHERE (tx_id, global_position) > (CAST($1 AS TEXT)::xid8, $2)
-                       AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-                     ORDER BY events.tx_id, global_position LIMIT $3"
-                );
-                let rows = sqlx::query(&sql)
+                let rows = sqlx::query(&POSTGRES_SAFE_READ_AFTER)
                     .bind(after.tx_id.to_string())
                     .bind(after.position)
                     .bind(limit)
@@ -173,11 +164,7 @@ impl EventStore {
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let events = match tx {
             Tx::Sqlite(transaction) => {
-                let sql = format!(
-                    "SELECT {SQLITE_COLUMNS} FROM events WHERE global_position > $1
-                     ORDER BY global_position LIMIT $2"
-                );
-                let rows = sqlx::query(&sql)
+                let rows = sqlx::query(&SQLITE_READ_AFTER)
                     .bind(after.position)
                     .bind(limit)
                     .fetch_all(&mut **transaction)

@@ -1,6 +1,6 @@
 //! `EventStore`: the only way anything is written to the log.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use authlog_domain::uniqueness::UniqueClaim;
 use tokio::sync::watch;
@@ -72,6 +72,28 @@ pub(crate) const SQLITE_COLUMNS: &str =
 pub(crate) const POSTGRES_COLUMNS: &str = "global_position, CAST(CAST(tx_id AS TEXT) AS BIGINT) AS tx_id, \
      CAST(event_id AS TEXT) AS event_id, aggregate_type, aggregate_id, version, event_type, \
      event_version, CAST(payload AS TEXT) AS payload, CAST(metadata AS TEXT) AS metadata, occurred_at";
+
+/// Up to `$2` events after global position `$1`, in log order (SQLite, one writer, so
+/// position order is commit order).
+pub(crate) static SQLITE_READ_AFTER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {SQLITE_COLUMNS} FROM events WHERE global_position > $1
+         ORDER BY global_position LIMIT $2"
+    )
+});
+
+/// Up to `$3` events after the cursor (`$1` tx id as text, `$2` position), behind the safe
+/// horizon: only transactions older than every running one. `events.tx_id`, not `tx_id`, in
+/// ORDER BY: the bare name would take the bigint the select list calls tx_id, which no index
+/// covers, and sort the rest of the log each batch.
+pub(crate) static POSTGRES_SAFE_READ_AFTER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {POSTGRES_COLUMNS} FROM events
+         WHERE (tx_id, global_position) > (CAST($1 AS TEXT)::xid8, $2)
+           AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+         ORDER BY events.tx_id, global_position LIMIT $3"
+    )
+});
 
 impl EventStore {
     /// Opens the store on a migrated database.
@@ -257,11 +279,7 @@ impl EventStore {
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let events = match &self.inner.db {
             Db::Sqlite { reader, .. } => {
-                let sql = format!(
-                    "SELECT {SQLITE_COLUMNS} FROM events WHERE global_position > $1
-                     ORDER BY global_position LIMIT $2"
-                );
-                let rows = sqlx::query(&sql)
+                let rows = sqlx::query(&SQLITE_READ_AFTER)
                     .bind(after.position)
                     .bind(limit)
                     .fetch_all(reader)
@@ -271,15 +289,7 @@ impl EventStore {
                     .collect::<Result<Vec<_>, _>>()?
             }
             Db::Postgres(pool) => {
-                // `events.tx_id`, not `tx_id`: ORDER BY would take the bigint the select list
-                // calls tx_id, which no index covers, and sort the rest of the log each batch.
-                let sql = format!(
-                    "SELECT {POSTGRES_COLUMNS} FROM events
-                     WHERE (tx_id, global_position) > (CAST($1 AS TEXT)::xid8, $2)
-                       AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-                     ORDER BY events.tx_id, global_position LIMIT $3"
-                );
-                let rows = sqlx::query(&sql)
+                let rows = sqlx::query(&POSTGRES_SAFE_READ_AFTER)
                     .bind(after.tx_id.to_string())
                     .bind(after.position)
                     .bind(limit)
