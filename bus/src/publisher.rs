@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use authlog_eventstore::{Cursor, EventStore};
+use authlog_eventstore::{Cursor, EventStore, ReadPace};
 use tokio::sync::watch;
 
 use crate::{checkpoint, Sink};
@@ -20,11 +20,6 @@ const POLL: Duration = Duration::from_millis(250);
 /// the write transactions; after a crash, at most this much is offered again, and consumers
 /// deduplicate on the event id.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-/// After a commit wakes the reader, it waits this long before reading, so that the commits
-/// of a busy moment are read in one query instead of one query each. Every follower of the
-/// log (publisher, consumers) would otherwise add a read per commit; the delay is far below
-/// any delivery promise.
-const COALESCE: Duration = Duration::from_millis(20);
 
 /// Follows the log and feeds a sink.
 pub struct Publisher {
@@ -58,7 +53,12 @@ impl Publisher {
         let mut committed = self.store.subscribe();
         let mut saved = cursor;
         let mut saved_at = tokio::time::Instant::now();
+        // A commit wakes the publisher; under a burst of commits it reads a batch at a
+        // paced interval instead of once per commit (see `ReadPace`), far below any
+        // delivery promise.
+        let mut pace = ReadPace::default();
         while !*stop.borrow() {
+            pace.read();
             let events = match self.store.read_all(cursor, BATCH).await {
                 Ok(events) => events,
                 Err(error) => {
@@ -88,7 +88,7 @@ impl Publisher {
                 // Wake for new commits, the poll, a pending checkpoint, or stop.
                 let checkpoint_due = saved_at + CHECKPOINT_EVERY;
                 tokio::select! {
-                    _ = committed.changed() => tokio::time::sleep(COALESCE).await,
+                    _ = committed.changed() => pace.after_commit().await,
                     () = tokio::time::sleep(POLL) => {}
                     () = tokio::time::sleep_until(checkpoint_due), if cursor != saved => {}
                     _ = stop.changed() => {}

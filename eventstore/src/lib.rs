@@ -9,6 +9,7 @@
 //! - [`store`] - `EventStore`: append with expected versions, unique constraints and inline
 //!   projections in one transaction; stream loads; the safe cursor over the whole log.
 //! - [`tokens`] - the tokens mailed to users, derived from their verification id.
+//! - [`pace`] - how the log's followers pace their reads after local commits.
 //! - [`scan`] - reads beyond the safe cursor: inside a write transaction, single events, the
 //!   head, a reader's lag, one aggregate's history.
 //! - [`unique`] - HMAC of unique values under a key kept in the `keys` table.
@@ -21,6 +22,7 @@
 pub mod db;
 pub mod event;
 pub mod migrate;
+pub mod pace;
 pub mod scan;
 pub mod store;
 pub mod tokens;
@@ -29,6 +31,7 @@ pub mod upcast;
 
 pub use db::{Backend, Db, Tx};
 pub use event::{Actor, AppendRequest, Cursor, Metadata, NewEvent, RecordedEvent, StreamAppend};
+pub use pace::ReadPace;
 pub use scan::{Lag, LogScanner, RawBatch};
 pub use store::{AppendError, EventStore, InlineProjection, StoreError};
 pub use upcast::{Upcaster, Upcasters};

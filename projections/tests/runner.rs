@@ -20,6 +20,7 @@ fn settings(batch_events: i64) -> RunnerSettings {
         batch_events,
         poll_interval: Duration::from_millis(20),
         coalesce: Duration::ZERO,
+        min_read_interval: Duration::ZERO,
         immediate_attempts: 1,
         backoff: Backoff {
             first: Duration::ZERO,

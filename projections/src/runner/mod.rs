@@ -19,7 +19,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use authlog_eventstore::{Cursor, Db, EventStore, RecordedEvent, StoreError};
+use authlog_eventstore::{Cursor, Db, EventStore, ReadPace, RecordedEvent, StoreError};
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
@@ -43,6 +43,9 @@ pub struct RunnerSettings {
     /// commits of a busy moment are applied in one transaction instead of one each (under
     /// sign-in load this halves the statements per request on SQLite).
     pub coalesce: Duration,
+    /// While commits keep coming, the runner reads at most once per this interval (see
+    /// [`ReadPace`]): one transaction per interval instead of one per burst of commits.
+    pub min_read_interval: Duration,
     /// Attempts at a failing event before it is recorded as failed.
     pub immediate_attempts: u32,
     /// Waits between the recorded attempts.
@@ -54,7 +57,8 @@ impl Default for RunnerSettings {
         Self {
             batch_events: 1000,
             poll_interval: Duration::from_millis(250),
-            coalesce: Duration::from_millis(20),
+            coalesce: ReadPace::COALESCE,
+            min_read_interval: ReadPace::MIN_INTERVAL,
             immediate_attempts: 3,
             backoff: Backoff::default(),
         }
@@ -116,6 +120,7 @@ impl Runner {
             tracing::info!(projection = name, "projection runner started");
             let mut checked_at = tokio::time::Instant::now();
             let mut retried_at = tokio::time::Instant::now();
+            let mut pace = ReadPace::new(self.settings.coalesce, self.settings.min_read_interval);
             while !*stop.borrow() {
                 if checked_at.elapsed() > Duration::from_secs(5) {
                     checked_at = tokio::time::Instant::now();
@@ -126,6 +131,7 @@ impl Runner {
                         }
                     }
                 }
+                pace.read();
                 let wait = match self.step().await {
                     // A full batch: more is probably waiting.
                     Ok(Step::Applied(applied)) if applied as i64 >= self.settings.batch_events => {
@@ -166,7 +172,7 @@ impl Runner {
                     }
                 };
                 tokio::select! {
-                    _ = committed.changed() => tokio::time::sleep(self.settings.coalesce).await,
+                    _ = committed.changed() => pace.after_commit().await,
                     () = tokio::time::sleep(wait) => {}
                     stopping = stop.changed() => if stopping.is_err() { break },
                 }
