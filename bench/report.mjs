@@ -3,7 +3,8 @@
 // MANIFEST: one JSON object per line, one per server, in run order:
 //   {"key","label","raw":DIR,"peak_kib"} where DIR holds bench.sh's raw.jsonl and rss.txt,
 //   or {"key","label","skipped":REASON}; "failed":REASON marks a server whose run broke off;
-//   "busy":"B/A" is the machine's CPU busy % before and after its benchmark; "scenarios" the
+//   "busy":"B/A" is the machine's CPU busy % before and after its benchmark; "argon2_around":
+//   "B/A" the Argon2id limit (hashes/s) measured right before and after it; "scenarios" the
 //   scenarios asked for (one missing from raw.jsonl is a problem). Two instances measured
 //   together (authlog-postgres-nats-2x) add "peak_b_kib" and "published":"STREAM/LOG" (events
 //   in the NATS stream / in the log), and each raw.jsonl record holds both wrk results in
@@ -115,12 +116,26 @@ const authlogKeys = present(["authlog-sqlite", "authlog-sqlite-nocache", "authlo
 for (const key of authlogKeys) {
   ratio(`${label(key)} get-session / ${label("reference")} get-session`, rps(key, "get-session"), rps("reference", "get-session"), "req/s", "req/s");
 }
+// "before/after" hashes/s of the Argon2id limit measured around one server's benchmark.
+const aroundOf = (key) => {
+  const [before, after] = (servers.find((s) => s.key === key)?.argon2_around ?? "").split("/").map(Number);
+  return before > 0 && after > 0 ? { before, after } : null;
+};
 const argonIdle = argon && argonShare && argonShare < 0.9 ? argon.hashes_per_sec / argonShare : null;
 for (const key of present(["authlog-sqlite", "authlog-postgres"])) {
   for (const scenario of ["sign-in", "sign-up"]) {
     ratio(`${label(key)} ${scenario} / Argon2id limit`, rps(key, scenario), argon?.hashes_per_sec, "req/s", "hashes/s");
     if (argonIdle) {
       ratio(`${label(key)} ${scenario} / Argon2id limit scaled to idle cores (estimate)`, rps(key, scenario), argonIdle, "req/s", "hashes/s");
+    }
+    // The limit measured right before and right after this server's benchmark (the
+    // machine's speed drifts over minutes): against their mean.
+    const around = aroundOf(key);
+    if (around) {
+      ratio(
+        `${label(key)} ${scenario} / Argon2id limit measured around it (${around.before.toFixed(1)} before, ${around.after.toFixed(1)} after)`,
+        rps(key, scenario), (around.before + around.after) / 2, "req/s", "hashes/s (mean)",
+      );
     }
   }
 }

@@ -219,14 +219,34 @@ seconds_of() { # wrk duration (10, 10s, 2m, 1h) in seconds
 # Bound for one server's whole bench.sh: its wrk runs plus generous room for preparation.
 BENCH_BOUND=$(( RUNS * 4 * ($(seconds_of "$DURATION") + 15) + 600 ))
 
+# argon2_hashes_per_sec: one Argon2id limit measurement (ARGON2_SECONDS), its hashes/s.
+argon2_hashes_per_sec() {
+  "$ARGON2_LIMIT" --seconds "$ARGON2_SECONDS" | tee -a "$OUT_RAW/argon2-around.jsonl" |
+    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).hashes_per_sec));'
+}
+
 # run_shared_bench KEY URL LABEL SCENARIOS: the shared bench.sh against the server $SERVER_PID.
+# With sign-in or sign-up among the scenarios, the Argon2id limit is measured again right
+# before and right after (AROUND="before/after", hashes/s): the machine's speed drifts by
+# 10-25 % over minutes, so the limit measured at the start of the run can be far from the
+# one the server ran against. The report gives the ratio against both.
 run_shared_bench() {
   local key="$1" url="$2" label="$3" scenarios="$4"
-  local rc=0
+  local rc=0 hashing="" before=""
+  AROUND=""
+  case " $scenarios " in *" sign-in "* | *" sign-up "*) hashing=1 ;; esac
   wait_idle
+  if [ -n "$hashing" ]; then
+    log "measuring the Argon2id limit before $label"
+    before="$(argon2_hashes_per_sec)"
+  fi
   log "benchmarking $label at $url (scenarios: $scenarios; machine ${BUSY}% busy before)"
   SERVER_PID="$SERVER_PID" LABEL="$label" SCENARIOS="$scenarios" OUT="$OUT_RAW/$key/bench.md" \
     timeout "$BENCH_BOUND" "$REF/bench/bench.sh" "$url" >&2 || rc=$?
+  if [ -n "$hashing" ]; then
+    log "measuring the Argon2id limit after $label"
+    AROUND="$before/$(argon2_hashes_per_sec)"
+  fi
   # bench.sh keeps raw.jsonl and rss.txt in $REF/bench/.run/<ts>-<pid>/: one per server.
   local work
   work="$(find "$REF/bench/.run" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | head -1 || true)"
@@ -317,7 +337,8 @@ bench_reference() {
   PORT="$port" PID_FILE="$SCRATCH/reference.pid" "$REF/reference/stop.sh" >&2
   REF_PORT_RUNNING=""
   BUSY="$BUSY/$(cpu_busy)"
-  manifest key="$key" label="$label" scenarios="$scenarios" raw="$OUT_RAW/$key" peak_kib="$PEAK" busy="$BUSY" failed="$failed"
+  manifest key="$key" label="$label" scenarios="$scenarios" raw="$OUT_RAW/$key" peak_kib="$PEAK" busy="$BUSY" \
+    argon2_around="$AROUND" failed="$failed"
 }
 
 # start_authlog VAR KEY DATABASE_URL PORT [NAME=VALUE...]: starts authlog in the background,
@@ -352,7 +373,8 @@ bench_authlog() {
   kill -0 "$SERVER_PID" 2>/dev/null || failed="${failed:+$failed; }the server died (see $key.log)"
   stop_server
   BUSY="$BUSY/$(cpu_busy)"
-  manifest key="$key" label="$label" scenarios="$scenarios" raw="$OUT_RAW/$key" peak_kib="$PEAK" busy="$BUSY" failed="$failed"
+  manifest key="$key" label="$label" scenarios="$scenarios" raw="$OUT_RAW/$key" peak_kib="$PEAK" busy="$BUSY" \
+    argon2_around="$AROUND" failed="$failed"
 }
 
 # bench_authlog_sqlite KEY LABEL SCENARIOS [NAME=VALUE...]: on a fresh SQLite file.
