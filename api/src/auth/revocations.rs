@@ -133,12 +133,19 @@ impl RevocationSet {
         if !self.enabled {
             return false;
         }
-        let now = Instant::now();
         let entries = self.inner.read().expect("revocation set lock");
-        let live = |until: Option<&Instant>| until.is_some_and(|until| *until > now);
-        live(entries.distrust_all_until.as_ref())
-            || live(entries.sessions.get(session_id))
-            || live(entries.users.get(user_id))
+        let found = [
+            entries.distrust_all_until,
+            entries.sessions.get(session_id).copied(),
+            entries.users.get(user_id).copied(),
+        ];
+        // The clock is read only when an entry is there: on the cookie-cache hit path,
+        // which asks this of every request, the set is usually empty.
+        if found.iter().all(Option::is_none) {
+            return false;
+        }
+        let now = Instant::now();
+        found.iter().flatten().any(|until| *until > now)
     }
 }
 
@@ -150,12 +157,13 @@ impl RevocationSet {
         if !self.enabled {
             return false;
         }
-        let now = Instant::now();
         let entries = self.inner.read().expect("revocation set lock");
         entries
             .changed_users
             .get(user_id)
-            .is_some_and(|(changed_at, until)| *until > now && user_updated_at < *changed_at)
+            .is_some_and(|(changed_at, until)| {
+                user_updated_at < *changed_at && *until > Instant::now()
+            })
     }
 }
 

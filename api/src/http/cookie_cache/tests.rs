@@ -86,6 +86,24 @@ fn a_value_is_opened_once_and_its_expiry_still_checked_on_each_read() {
         .is_none());
 }
 
+/// The memo finds values by length and tail; a value sharing both with a stored one but not
+/// its head is opened on its own (and here refused: its seal does not hold).
+#[test]
+fn a_look_alike_value_is_not_served_from_the_memo() {
+    let cache = cache(REFERENCE_SECRET, CookieCacheStrategy::Compact, "1");
+    let issued = at_ms(REFERENCE_ISSUED_MS);
+    assert!(cache
+        .read(REFERENCE_COOKIE, REFERENCE_TOKEN, issued)
+        .is_some());
+    let look_alike = format!("X{}", &REFERENCE_COOKIE[1..]);
+    assert_eq!(look_alike.len(), REFERENCE_COOKIE.len());
+    assert!(cache.read(&look_alike, REFERENCE_TOKEN, issued).is_none());
+    // The genuine value is still answered from the memo.
+    assert!(cache
+        .read(REFERENCE_COOKIE, REFERENCE_TOKEN, issued)
+        .is_some());
+}
+
 #[test]
 fn every_strategy_round_trips_and_refuses_what_it_should() {
     let issued = at_ms(REFERENCE_ISSUED_MS);
