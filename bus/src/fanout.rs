@@ -13,7 +13,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use authlog_eventstore::EventStore;
+use authlog_eventstore::{EventStore, ReadPace};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -227,7 +227,9 @@ async fn publish_while_holding_the_lock(
             standing_by = false;
         }
         let (stop_publisher, publisher_stop) = watch::channel(false);
-        let publisher = Publisher::new(store.clone(), sink.clone(), checkpoint.clone());
+        // Other instances learn of revocations through this stream: read promptly.
+        let publisher = Publisher::new(store.clone(), sink.clone(), checkpoint.clone())
+            .with_pace(ReadPace::prompt());
         let mut publishing = tokio::spawn(publisher.run(publisher_stop));
         let (lock_lost, result) = tokio::select! {
             lock_lost = watch_lock(&mut lock, &mut stop) => {

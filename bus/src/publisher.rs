@@ -26,6 +26,7 @@ pub struct Publisher {
     store: EventStore,
     sink: Arc<dyn Sink>,
     name: String,
+    pace: ReadPace,
 }
 
 impl Publisher {
@@ -35,7 +36,14 @@ impl Publisher {
             store,
             sink,
             name: name.into(),
+            pace: ReadPace::default(),
         }
+    }
+
+    /// How often it reads the log while commits keep coming (default: [`ReadPace::default`]).
+    pub fn with_pace(mut self, pace: ReadPace) -> Self {
+        self.pace = pace;
+        self
     }
 
     /// Publishes until `stop` turns true. Each event is offered until the sink accepts it,
@@ -56,7 +64,7 @@ impl Publisher {
         // A commit wakes the publisher; under a burst of commits it reads a batch at a
         // paced interval instead of once per commit (see `ReadPace`), far below any
         // delivery promise.
-        let mut pace = ReadPace::default();
+        let mut pace = self.pace.clone();
         while !*stop.borrow() {
             pace.read();
             let events = match self.store.read_all(cursor, BATCH).await {
