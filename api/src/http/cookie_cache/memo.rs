@@ -41,16 +41,23 @@ fn tail(value: &str) -> Tail {
     (bytes.len(), tail)
 }
 
+/// One opened value and the value itself, to compare whole.
+#[derive(Debug)]
+struct Entry {
+    value: Box<str>,
+    opened: Arc<OpenedCookie>,
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Memo {
-    opened: Mutex<HashMap<Tail, (Box<str>, Arc<OpenedCookie>)>>,
+    opened: Mutex<HashMap<Tail, Entry>>,
 }
 
 impl Memo {
     pub(super) fn get(&self, value: &str) -> Option<Arc<OpenedCookie>> {
         let memo = self.opened.lock().expect("memo lock");
-        let (stored, opened) = memo.get(&tail(value))?;
-        (**stored == *value).then(|| opened.clone())
+        let entry = memo.get(&tail(value))?;
+        (*entry.value == *value).then(|| entry.opened.clone())
     }
 
     pub(super) fn put(&self, value: &str, opened: OpenedCookie) -> Arc<OpenedCookie> {
@@ -59,7 +66,13 @@ impl Memo {
         if memo.len() >= CAPACITY {
             memo.clear();
         }
-        memo.insert(tail(value), (value.into(), opened.clone()));
+        memo.insert(
+            tail(value),
+            Entry {
+                value: value.into(),
+                opened: opened.clone(),
+            },
+        );
         opened
     }
 }
