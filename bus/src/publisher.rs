@@ -66,7 +66,6 @@ impl Publisher {
         // delivery promise.
         let mut pace = self.pace.clone();
         while !*stop.borrow() {
-            pace.read();
             let events = match self.store.read_all(cursor, BATCH).await {
                 Ok(events) => events,
                 Err(error) => {
@@ -75,6 +74,9 @@ impl Publisher {
                     continue;
                 }
             };
+            if !events.is_empty() {
+                pace.found_events();
+            }
             for event in &events {
                 while let Err(error) = self.sink.publish(event).await {
                     tracing::warn!(%error, publisher = %self.name, position = event.global_position, "publish failed; retrying");

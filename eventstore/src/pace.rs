@@ -6,15 +6,17 @@
 //! reads and their checkpoint transactions outnumbered the requests' own statements, and
 //! took CPU from the password hashing that bounds sign-in. So a follower waits a short
 //! moment after a commit (commits close together are read as one batch), and while commits
-//! keep coming it reads at most once per `min_interval`: an idle log is followed within
-//! `coalesce`, a busy one within `min_interval` (plus the time to handle what it read).
+//! keep coming (its reads keep finding events) it reads at most once per `min_interval`: an
+//! idle log is followed within `coalesce`, a busy one within `min_interval` (plus the time to
+//! handle what it read). A read that found nothing (a poll) does not count: it must not
+//! hold back the first commit after a quiet spell.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// The pace of one follower. Call [`ReadPace::read`] when reading, and await
-/// [`ReadPace::after_commit`] when a commit wakes the follower.
+/// The pace of one follower. Call [`ReadPace::found_events`] after a read that found events,
+/// and await [`ReadPace::after_commit`] when a commit wakes the follower.
 #[derive(Debug, Clone)]
 pub struct ReadPace {
     coalesce: Duration,
@@ -47,13 +49,13 @@ impl ReadPace {
         }
     }
 
-    /// Notes that the follower reads the log now.
-    pub fn read(&mut self) {
+    /// Notes that a read of the log just found events: the log is busy.
+    pub fn found_events(&mut self) {
         self.last_read = Some(Instant::now());
     }
 
     /// When a follower woken by a commit at `now` may read: `coalesce` later, and not
-    /// before `min_interval` after its previous read.
+    /// before `min_interval` after its previous read that found events.
     pub fn next_read(&self, now: Instant) -> Instant {
         let coalesced = now + self.coalesce;
         match self.last_read {
@@ -88,7 +90,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_busy_follower_reads_at_most_once_per_interval() {
         let mut pace = ReadPace::default();
-        pace.read();
+        pace.found_events();
         let read_at = Instant::now();
         tokio::time::advance(Duration::from_millis(5)).await;
         assert_eq!(
@@ -104,7 +106,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn after_commit_sleeps_until_the_next_read() {
         let mut pace = ReadPace::new(Duration::from_millis(10), Duration::from_millis(50));
-        pace.read();
+        pace.found_events();
         let started = Instant::now();
         pace.after_commit().await;
         assert_eq!(started.elapsed(), Duration::from_millis(50));

@@ -131,8 +131,11 @@ impl Runner {
                         }
                     }
                 }
-                pace.read();
-                let wait = match self.step().await {
+                let step = self.step().await;
+                if matches!(step, Ok(Step::Applied(applied)) if applied > 0) {
+                    pace.found_events();
+                }
+                let wait = match step {
                     // A full batch: more is probably waiting.
                     Ok(Step::Applied(applied)) if applied as i64 >= self.settings.batch_events => {
                         continue
