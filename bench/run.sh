@@ -226,27 +226,13 @@ argon2_hashes_per_sec() {
 }
 
 # run_shared_bench KEY URL LABEL SCENARIOS: the shared bench.sh against the server $SERVER_PID.
-# With sign-in or sign-up among the scenarios, the Argon2id limit is measured again right
-# before and right after (AROUND="before/after", hashes/s): the machine's speed drifts by
-# 10-25 % over minutes, so the limit measured at the start of the run can be far from the
-# one the server ran against. The report gives the ratio against both.
 run_shared_bench() {
   local key="$1" url="$2" label="$3" scenarios="$4"
-  local rc=0 hashing="" before=""
-  AROUND=""
-  case " $scenarios " in *" sign-in "* | *" sign-up "*) hashing=1 ;; esac
+  local rc=0
   wait_idle
-  if [ -n "$hashing" ]; then
-    log "measuring the Argon2id limit before $label"
-    before="$(argon2_hashes_per_sec)"
-  fi
   log "benchmarking $label at $url (scenarios: $scenarios; machine ${BUSY}% busy before)"
   SERVER_PID="$SERVER_PID" LABEL="$label" SCENARIOS="$scenarios" OUT="$OUT_RAW/$key/bench.md" \
     timeout "$BENCH_BOUND" "$REF/bench/bench.sh" "$url" >&2 || rc=$?
-  if [ -n "$hashing" ]; then
-    log "measuring the Argon2id limit after $label"
-    AROUND="$before/$(argon2_hashes_per_sec)"
-  fi
   # bench.sh keeps raw.jsonl and rss.txt in $REF/bench/.run/<ts>-<pid>/: one per server.
   local work
   work="$(find "$REF/bench/.run" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | head -1 || true)"
@@ -337,8 +323,7 @@ bench_reference() {
   PORT="$port" PID_FILE="$SCRATCH/reference.pid" "$REF/reference/stop.sh" >&2
   REF_PORT_RUNNING=""
   BUSY="$BUSY/$(cpu_busy)"
-  manifest key="$key" label="$label" scenarios="$scenarios" raw="$OUT_RAW/$key" peak_kib="$PEAK" busy="$BUSY" \
-    argon2_around="$AROUND" failed="$failed"
+  manifest key="$key" label="$label" scenarios="$scenarios" raw="$OUT_RAW/$key" peak_kib="$PEAK" busy="$BUSY" failed="$failed"
 }
 
 # start_authlog VAR KEY DATABASE_URL PORT [NAME=VALUE...]: starts authlog in the background,
@@ -368,13 +353,27 @@ bench_authlog() {
   log "starting $label on 127.0.0.1:$port"
   start_authlog SERVER_PID "$key" "$database_url" "$port" "$@"
   wait_ready "http://127.0.0.1:$port" "$SERVER_PID" "$OUT_RAW/$key.log"
-  local failed=""
+  # With sign-in or sign-up among the scenarios, the Argon2id limit is measured again right
+  # before and right after ("before/after" hashes/s in the manifest): the machine's speed drifts by
+  # 10-25 % over minutes, so the limit measured at the start of the run can be far from the
+  # one the server ran against. The report gives the ratio against both.
+  local failed="" around=""
+  case " $scenarios " in *" sign-in "* | *" sign-up "*) around=1 ;; esac
+  if [ -n "$around" ]; then
+    wait_idle
+    log "measuring the Argon2id limit before $label"
+    around="$(argon2_hashes_per_sec)"
+  fi
   run_shared_bench "$key" "http://127.0.0.1:$port" "$label" "$scenarios" || failed="bench.sh exited with status $?"
+  if [ -n "$around" ]; then
+    log "measuring the Argon2id limit after $label"
+    around="$around/$(argon2_hashes_per_sec)"
+  fi
   kill -0 "$SERVER_PID" 2>/dev/null || failed="${failed:+$failed; }the server died (see $key.log)"
   stop_server
   BUSY="$BUSY/$(cpu_busy)"
   manifest key="$key" label="$label" scenarios="$scenarios" raw="$OUT_RAW/$key" peak_kib="$PEAK" busy="$BUSY" \
-    argon2_around="$AROUND" failed="$failed"
+    argon2_around="$around" failed="$failed"
 }
 
 # bench_authlog_sqlite KEY LABEL SCENARIOS [NAME=VALUE...]: on a fresh SQLite file.

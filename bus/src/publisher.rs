@@ -64,7 +64,7 @@ impl Publisher {
         // A commit wakes the publisher; under a burst of commits it reads a batch at a
         // paced interval instead of once per commit (see `ReadPace`), far below any
         // delivery promise.
-        let mut pace = self.pace.clone();
+        let mut pace = self.pace;
         while !*stop.borrow() {
             let events = match self.store.read_all(cursor, BATCH).await {
                 Ok(events) => events,

@@ -88,19 +88,8 @@ impl Db {
             .synchronous(synchronous)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        // No ping before handing out a connection: a SQLite connection is a file handle in
-        // this process, never dropped by a peer, and the ping is one more hop to its worker
-        // thread on every query.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .before_acquire(|conn, _| Box::pin(async move { Ok(not_in_transaction(conn)) }))
-            .connect_with(options.clone())
-            .await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(settings.max_connections)
-            .test_before_acquire(false)
-            .before_acquire(|conn, _| Box::pin(async move { Ok(not_in_transaction(conn)) }))
+        let writer = sqlite_pool(1).connect_with(options.clone()).await?;
+        let reader = sqlite_pool(settings.max_connections)
             .connect_with(options.read_only(true))
             .await?;
         Ok(Self::Sqlite { writer, reader })
@@ -149,6 +138,17 @@ impl Db {
             Self::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// Options of both SQLite pools. No ping before handing out a connection: a SQLite
+/// connection is a file handle in this process, never dropped by a peer, and the ping is one
+/// more hop to its worker thread on every query. A connection left inside a transaction is
+/// not handed out ([`not_in_transaction`]).
+fn sqlite_pool(max_connections: u32) -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .test_before_acquire(false)
+        .before_acquire(|conn, _| Box::pin(async move { Ok(not_in_transaction(conn)) }))
 }
 
 /// `before_acquire` of the SQLite pools: a connection handed back while sqlx still counts it

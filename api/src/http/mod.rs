@@ -23,9 +23,10 @@ mod routes;
 
 use std::sync::Arc;
 
+use axum::handler::Handler;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 
 use crate::auth::Auth;
@@ -84,21 +85,17 @@ pub fn router(auth: Auth) -> Router {
         .trim_end_matches('/')
         .to_owned();
     let at = |path: &str| format!("{base}{path}");
-    // axum answers HEAD for every GET route; Better Auth's router does not (404): each GET
-    // route below says `.head(not_found)`.
     Router::new()
         .route(&at("/sign-up/email"), post(routes::sign::sign_up_email))
         .route(&at("/sign-in/email"), post(routes::sign::sign_in_email))
         .route(&at("/sign-out"), post(routes::sign::sign_out))
         .route(
             &at("/get-session"),
-            get(routes::session::get_session)
-                .head(not_found)
-                .post(routes::session::post_get_session),
+            get_only(routes::session::get_session).post(routes::session::post_get_session),
         )
         .route(
             &at("/list-sessions"),
-            get(routes::session::list_sessions).head(not_found),
+            get_only(routes::session::list_sessions),
         )
         .route(
             &at("/revoke-session"),
@@ -115,34 +112,38 @@ pub fn router(auth: Auth) -> Router {
         .route(&at("/update-user"), post(routes::user::update_user))
         .route(&at("/change-password"), post(routes::user::change_password))
         .route(&at("/delete-user"), post(routes::user::delete_user))
-        .route(
-            &at("/list-accounts"),
-            get(routes::user::list_accounts).head(not_found),
-        )
+        .route(&at("/list-accounts"), get_only(routes::user::list_accounts))
         .route(
             &at("/send-verification-email"),
             post(routes::email::send_verification_email),
         )
-        .route(
-            &at("/verify-email"),
-            get(routes::email::verify_email).head(not_found),
-        )
+        .route(&at("/verify-email"), get_only(routes::email::verify_email))
         .route(
             &at("/request-password-reset"),
             post(routes::email::request_password_reset),
         )
         .route(
             &at("/reset-password/{token}"),
-            get(routes::email::reset_password_link).head(not_found),
+            get_only(routes::email::reset_password_link),
         )
         .route(&at("/reset-password"), post(routes::email::reset_password))
         .route(&at("/change-email"), post(routes::email::change_email))
-        .route(&at("/audit/list"), get(routes::audit::list).head(not_found))
-        .route(&at("/ok"), get(routes::misc::ok).head(not_found))
-        .route(&at("/error"), get(routes::misc::error_page).head(not_found))
+        .route(&at("/audit/list"), get_only(routes::audit::list))
+        .route(&at("/ok"), get_only(routes::misc::ok))
+        .route(&at("/error"), get_only(routes::misc::error_page))
         .method_not_allowed_fallback(not_found)
         .fallback(not_found)
         .with_state(state)
+}
+
+/// A GET route that refuses HEAD: axum answers HEAD for every GET route, Better Auth's
+/// router does not (404).
+fn get_only<H, T>(handler: H) -> MethodRouter<AppState>
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    get(handler).head(not_found)
 }
 
 async fn not_found() -> impl IntoResponse {

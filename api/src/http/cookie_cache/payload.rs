@@ -84,33 +84,10 @@ impl CachedSession {
             Some(Value::String(version)) => Some(version.clone()),
             Some(_) => return None,
         };
-        let is_string =
-            |object: &Map<String, Value>, key: &str| object.get(key).is_some_and(Value::is_string);
-        let is_nullish_string = |object: &Map<String, Value>, key: &str| {
-            matches!(object.get(key), None | Some(Value::Null | Value::String(_)))
-        };
-        let session_ok = is_string(session, "id")
-            && is_string(session, "userId")
-            && is_string(session, "token")
-            && ["expiresAt", "createdAt", "updatedAt"]
-                .iter()
-                .all(|key| date(session.get(*key)).is_some())
-            && is_nullish_string(session, "ipAddress")
-            && is_nullish_string(session, "userAgent");
-        let user_ok = is_string(user, "id")
-            && is_string(user, "email")
-            && is_string(user, "name")
-            && matches!(user.get("emailVerified"), None | Some(Value::Bool(_)))
-            && is_nullish_string(user, "image")
-            && ["createdAt", "updatedAt"]
-                .iter()
-                .all(|key| date(user.get(*key)).is_some());
-        if !(session_ok && user_ok) {
-            return None;
-        }
         let string = |object: &Map<String, Value>, key: &str| {
             object.get(key).and_then(Value::as_str).map(str::to_owned)
         };
+        // The fields a hit is checked against, taken out (and so checked) first.
         let checked = Checked {
             session_id: string(session, "id")?,
             user_id: string(user, "id")?,
@@ -118,6 +95,25 @@ impl CachedSession {
             session_expires_at: date(session.get("expiresAt"))?,
             user_updated_at: date(user.get("updatedAt"))?,
         };
+        let is_string =
+            |object: &Map<String, Value>, key: &str| object.get(key).is_some_and(Value::is_string);
+        let is_nullish_string = |object: &Map<String, Value>, key: &str| {
+            matches!(object.get(key), None | Some(Value::Null | Value::String(_)))
+        };
+        let is_date = |object: &Map<String, Value>, key: &str| date(object.get(key)).is_some();
+        let session_ok = is_string(session, "userId")
+            && is_date(session, "createdAt")
+            && is_date(session, "updatedAt")
+            && is_nullish_string(session, "ipAddress")
+            && is_nullish_string(session, "userAgent");
+        let user_ok = is_string(user, "email")
+            && is_string(user, "name")
+            && matches!(user.get("emailVerified"), None | Some(Value::Bool(_)))
+            && is_nullish_string(user, "image")
+            && is_date(user, "createdAt");
+        if !(session_ok && user_ok) {
+            return None;
+        }
         Some(Self {
             session: session.clone(),
             user: user.clone(),
