@@ -337,3 +337,38 @@ async fn a_connection_left_inside_a_transaction_is_not_reused() {
         .await
         .expect("the store still takes writes");
 }
+
+/// PostgreSQL connections are not pinged on every acquire (a round trip per query), only
+/// after they sat idle: cut every connection of the pool while it is idle (as a database
+/// restart would), and the next append still succeeds on a fresh one.
+#[tokio::test]
+async fn connections_cut_while_idle_are_replaced_before_use() {
+    use sqlx::Connection;
+    let (database, store) = store().await;
+    if store.db().backend() != Backend::Postgres {
+        return; // A SQLite connection is a file handle in this process: nothing can cut it.
+    }
+    store
+        .append(request("before", 0, vec![event("user.created", json!({}))]))
+        .await
+        .unwrap();
+    let name = database.url.rsplit('/').next().unwrap().to_owned();
+    let mut admin = sqlx::PgConnection::connect(&authlog_eventstore::testing::postgres_admin_url())
+        .await
+        .unwrap();
+    let (cut,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = $1 AND pid <> pg_backend_pid()) AS terminated",
+    )
+    .bind(&name)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(cut >= 1, "the pool had an idle connection to cut");
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    store
+        .append(request("after", 0, vec![event("user.created", json!({}))]))
+        .await
+        .expect("a cut connection is replaced, not handed out");
+    assert_eq!(store.count().await.unwrap(), 2);
+}
