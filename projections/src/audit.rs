@@ -6,7 +6,9 @@
 //! Session, account and verification events other than the first do not name their user;
 //! `audit_subjects` remembers it from the first.
 
-use authlog_eventstore::{with_tx, Actor, RecordedEvent, Tx};
+mod write;
+
+use authlog_eventstore::{Actor, RecordedEvent, Tx};
 use serde_json::{json, Value};
 
 use crate::{Projection, Table, Target};
@@ -193,76 +195,7 @@ impl Projection for AuditLog {
     ) -> Result<(), sqlx::Error> {
         let log = target.table("audit_log");
         let subjects = target.table("audit_subjects");
-        for event in events {
-            record(tx, event, &log, &subjects).await?;
-        }
-        Ok(())
-    }
-}
-
-/// Records one event; the subject lookups need each earlier event of the batch written.
-async fn record(
-    tx: &mut Tx,
-    event: &RecordedEvent,
-    log: &str,
-    subjects: &str,
-) -> Result<(), sqlx::Error> {
-    {
-        let mut entry = entry_of(event);
-        if remembers_subject(event) {
-            if let Some(user_id) = &entry.user_id {
-                with_tx!(&mut *tx, |conn| {
-                    sqlx::query(&format!(
-                        "INSERT INTO {subjects} (aggregate_type, aggregate_id, user_id)
-                         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
-                    ))
-                    .bind(&event.aggregate_type)
-                    .bind(&event.aggregate_id)
-                    .bind(user_id)
-                    .execute(&mut *conn)
-                    .await?;
-                });
-            }
-        }
-        if entry.user_id.is_none() && event.aggregate_type != "attempt" {
-            let subject: Option<(String,)> = with_tx!(&mut *tx, |conn| {
-                sqlx::query_as(&format!(
-                    "SELECT user_id FROM {subjects} WHERE aggregate_type = $1 AND aggregate_id = $2"
-                ))
-                .bind(&event.aggregate_type)
-                .bind(&event.aggregate_id)
-                .fetch_optional(&mut *conn)
-                .await?
-            });
-            entry.user_id = subject.map(|(user_id,)| user_id);
-        }
-        let (actor_kind, actor_id) = actor(&event.metadata.actor);
-        let metadata = &event.metadata;
-        with_tx!(tx, |conn| {
-            // ON CONFLICT: a replay of an event already recorded changes nothing.
-            sqlx::query(&format!(
-                "INSERT INTO {log} (position, event_id, occurred_at, action, outcome, user_id,
-                     actor_kind, actor_id, ip_address, user_agent, request_id, event_type, details)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                 ON CONFLICT DO NOTHING"
-            ))
-            .bind(event.global_position)
-            .bind(event.event_id.to_string())
-            .bind(event.occurred_at.timestamp_millis())
-            .bind(&entry.action)
-            .bind(if entry.success { "success" } else { "failure" })
-            .bind(&entry.user_id)
-            .bind(actor_kind)
-            .bind(actor_id)
-            .bind(&metadata.ip_address)
-            .bind(&metadata.user_agent)
-            .bind(&metadata.request_id)
-            .bind(&event.event_type)
-            .bind(entry.details.to_string())
-            .execute(&mut *conn)
-            .await?;
-        });
-        Ok(())
+        write::record_batch(tx, events, &log, &subjects).await
     }
 }
 
