@@ -12,7 +12,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
     SqliteTransactionManager,
 };
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction, TransactionManager};
+use sqlx::{PgPool, Postgres, SqlitePool, Transaction, TransactionManager};
+
+pub use crate::sqlite_writer::{SqliteWrite, SqliteWriter};
 
 /// Which database is behind a [`Db`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,12 +25,12 @@ pub enum Backend {
 
 /// The pools of the live backend.
 ///
-/// SQLite gets two pools over one file in WAL mode: a single-connection writer (so appends
-/// are serialised and the rowid cursor is safe) and a pool of readers that never block it.
+/// SQLite gets one file in WAL mode: a single writer connection (so appends are serialised
+/// and the rowid cursor is safe) and a pool of readers that never block it.
 #[derive(Debug, Clone)]
 pub enum Db {
     Sqlite {
-        writer: SqlitePool,
+        writer: SqliteWriter,
         reader: SqlitePool,
     },
     Postgres(PgPool),
@@ -37,7 +39,7 @@ pub enum Db {
 /// A write transaction on the live backend.
 #[derive(Debug)]
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(SqliteWrite),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -90,8 +92,8 @@ impl Db {
             .synchronous(synchronous)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let writer = sqlite_pool(1).connect_with(options.clone()).await?;
-        let reader = sqlite_pool(settings.max_connections)
+        let writer = SqliteWriter::connect(options.clone()).await?;
+        let reader = sqlite_readers(settings.max_connections)
             .connect_with(options.read_only(true))
             .await?;
         Ok(Self::Sqlite { writer, reader })
@@ -104,28 +106,12 @@ impl Db {
         }
     }
 
-    /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is
-    /// taken up front, so another process (e.g. a CLI rebuild) waits instead of failing.
-    ///
-    /// The SQLite begin runs on a task of its own. sqlx's SQLite driver counts a custom
-    /// `BEGIN` as open before it has checked it, so a caller cancelled in between (a client
-    /// that hangs up mid-request drops its handler) would return the one writer connection to
-    /// the pool marked as inside a transaction, and every later write would fail. A task is
-    /// not cancelled with its caller: it finishes, and if nobody takes the transaction, drops
-    /// it, which rolls it back.
+    /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE` on the one writer
+    /// (see [`SqliteWriter`]): the write lock is taken up front, so another process (e.g. a
+    /// CLI rebuild) waits instead of failing.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         match self {
-            Self::Sqlite { writer, .. } => {
-                let writer = writer.clone();
-                let begun = tokio::spawn(async move { writer.begin_with("BEGIN IMMEDIATE").await })
-                    .await
-                    .map_err(|joined| {
-                        sqlx::Error::Io(std::io::Error::other(format!(
-                            "the task beginning a transaction failed: {joined}"
-                        )))
-                    })??;
-                Ok(Tx::Sqlite(begun))
-            }
+            Self::Sqlite { writer, .. } => Ok(Tx::Sqlite(writer.begin().await?)),
             Self::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
         }
     }
@@ -164,18 +150,18 @@ async fn revalidate_if_idle(
     Ok(sqlx::Connection::ping(conn).await.is_ok())
 }
 
-/// Options of both SQLite pools. No ping before handing out a connection: a SQLite
+/// Options of the SQLite readers' pool. No ping before handing out a connection: a SQLite
 /// connection is a file handle in this process, never dropped by a peer, and the ping is one
 /// more hop to its worker thread on every query. A connection left inside a transaction is
 /// not handed out ([`not_in_transaction`]).
-fn sqlite_pool(max_connections: u32) -> SqlitePoolOptions {
+fn sqlite_readers(max_connections: u32) -> SqlitePoolOptions {
     SqlitePoolOptions::new()
         .max_connections(max_connections)
         .test_before_acquire(false)
         .before_acquire(|conn, _| Box::pin(async move { Ok(not_in_transaction(conn)) }))
 }
 
-/// `before_acquire` of the SQLite pools: a connection handed back while sqlx still counts it
+/// `before_acquire` of the SQLite readers: a connection handed back while sqlx still counts it
 /// inside a transaction is closed (which rolls the transaction back) instead of reused. The
 /// pool flushes queued rollbacks when a connection comes back, so a count above zero here is
 /// a leak, never a rollback in flight.

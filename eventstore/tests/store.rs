@@ -287,10 +287,10 @@ async fn postgres_cursor_does_not_skip_a_late_commit() {
 }
 
 /// A client that hangs up while its request begins a write transaction drops the request's
-/// future at any point of `begin`; the store must stay writable afterwards (the one SQLite
-/// writer connection must not go back to the pool marked as inside a transaction). Timing
-/// decides where each `begin` is cut, so without `Db::begin`'s task this catches the leak in
-/// about one run of three; the next test covers the pool's guard deterministically.
+/// future at any point of `begin`; the store must stay writable afterwards (the SQLite
+/// writer must not stay inside a transaction nobody owns). Timing decides where each `begin`
+/// is cut, so this is a net, not a proof; the next test covers a write dropped unfinished
+/// deterministically.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callers_cancelled_while_beginning_leave_the_store_writable() {
     let (_database, store) = store().await;
@@ -316,18 +316,57 @@ async fn callers_cancelled_while_beginning_leave_the_store_writable() {
         .expect("the store still takes writes");
 }
 
-/// The pool's guard: a SQLite connection handed back while sqlx counts it inside a
-/// transaction (a leak, however it happened) is closed, not reused, so writes go on.
+/// A write transaction dropped without commit or rollback (an early return, a cancelled
+/// request) leaves nothing behind and does not hold the writer.
 #[tokio::test]
-async fn a_connection_left_inside_a_transaction_is_not_reused() {
+async fn a_write_dropped_unfinished_is_rolled_back() {
+    let (_database, store) = store().await;
+    {
+        let mut tx = store.db().begin().await.unwrap();
+        authlog_eventstore::with_tx!(&mut tx, |conn| {
+            sqlx::query("DELETE FROM unique_constraints")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO unique_constraints (kind, value_hash, owner_id) VALUES ('k', 'h', 'dropped')",
+            )
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        });
+    }
+    store
+        .append(request("after", 0, vec![event("user.created", json!({}))]))
+        .await
+        .expect("the store still takes writes");
+    let (dropped,): (i64,) = authlog_eventstore::with_reader!(store.db(), |pool| {
+        sqlx::query_as("SELECT COUNT(*) FROM unique_constraints WHERE owner_id = 'dropped'")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    });
+    assert_eq!(dropped, 0, "the dropped write was rolled back");
+}
+
+/// The readers' guard: a SQLite reader handed back while sqlx counts it inside a
+/// transaction (a leak, however it happened) is closed, not reused: reused, it would answer
+/// from the leaked transaction's old snapshot.
+#[tokio::test]
+async fn a_reader_left_inside_a_transaction_is_not_reused() {
     use sqlx::TransactionManager;
     let (_database, store) = store().await;
-    let authlog_eventstore::Db::Sqlite { writer, .. } = store.db() else {
+    let authlog_eventstore::Db::Sqlite { reader, .. } = store.db() else {
         return; // PostgreSQL rolls back a dropped transaction itself.
     };
     {
-        let mut conn = writer.acquire().await.unwrap();
-        sqlx::sqlite::SqliteTransactionManager::begin(&mut conn, Some("BEGIN IMMEDIATE".into()))
+        let mut conn = reader.acquire().await.unwrap();
+        sqlx::sqlite::SqliteTransactionManager::begin(&mut conn, None)
+            .await
+            .unwrap();
+        // The first read inside the transaction fixes its snapshot.
+        sqlx::query("SELECT COUNT(*) FROM events")
+            .fetch_one(&mut *conn)
             .await
             .unwrap();
         // Dropped with no Transaction to roll it back: the leak.
@@ -335,7 +374,12 @@ async fn a_connection_left_inside_a_transaction_is_not_reused() {
     store
         .append(request("after", 0, vec![event("user.created", json!({}))]))
         .await
-        .expect("the store still takes writes");
+        .unwrap();
+    assert_eq!(
+        store.count().await.unwrap(),
+        1,
+        "read from a fresh snapshot"
+    );
 }
 
 /// PostgreSQL connections are not pinged on every acquire (a round trip per query), only

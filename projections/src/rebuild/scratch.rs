@@ -34,10 +34,10 @@ impl Scratch {
         projection: &str,
         shadows: &[ShadowTable],
     ) -> Result<Option<Self>, sqlx::Error> {
-        let Db::Sqlite { writer, .. } = db else {
+        let Db::Sqlite { writer, reader } = db else {
             return Ok(None);
         };
-        let main = (*writer.connect_options()).clone();
+        let main = writer.connect_options().clone();
         let mut path = main.get_filename().as_os_str().to_owned();
         path.push(format!(".rebuild-{projection}"));
         let path = PathBuf::from(path);
@@ -57,7 +57,7 @@ impl Scratch {
             let (create,): (String,) =
                 sqlx::query_as("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
                     .bind(&shadow.shadow)
-                    .fetch_one(writer)
+                    .fetch_one(reader)
                     .await?;
             sqlx::raw_sql(&create).execute(&scratch.pool).await?;
         }
@@ -66,7 +66,7 @@ impl Scratch {
 
     /// The transaction the whole replay writes in.
     pub(crate) async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        Ok(Tx::Sqlite(self.pool.begin().await?))
+        Ok(Tx::Sqlite(self.pool.begin().await?.into()))
     }
 
     /// Copies the scratch tables into the (empty) shadow tables of the live file, in one
