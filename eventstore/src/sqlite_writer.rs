@@ -9,9 +9,7 @@
 //! error returned early) is rolled back by a task right away; if no runtime is left to run
 //! that task, the next `begin` rolls back first.
 
-use std::future::Future;
 use std::ops::{Deref, DerefMut};
-use std::pin::Pin;
 use std::sync::Arc;
 
 use sqlx::sqlite::SqliteConnectOptions;
@@ -101,26 +99,19 @@ impl SqliteWriter {
 
 /// Runs `COMMIT` or `ROLLBACK`; the transaction is over when it has run, whatever it
 /// returned (a `ROLLBACK` after a `COMMIT` that ran finds no transaction and says so).
-/// Boxed: a future borrowing the connection could not otherwise be proven `Send` for the
-/// task [`SqliteWrite`]'s drop spawns.
-fn finish<'a>(
-    slot: &'a mut Slot,
-    statement: &'static str,
-) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'a>> {
-    Box::pin(async move {
-        let Some(conn) = slot.conn.as_mut() else {
-            slot.open = false;
-            return Ok(());
-        };
-        let done = sqlx::Executor::execute(conn, statement).await.map(drop);
-        if statement == "ROLLBACK" || done.is_ok() {
-            slot.open = false;
-        }
-        if let (Err(error), "ROLLBACK") = (&done, statement) {
-            tracing::debug!(%error, "rolling back the SQLite writer");
-        }
-        done
-    })
+async fn finish(slot: &mut Slot, statement: &'static str) -> Result<(), sqlx::Error> {
+    let Some(conn) = slot.conn.as_mut() else {
+        slot.open = false;
+        return Ok(());
+    };
+    let done = sqlx::Executor::execute(conn, statement).await.map(drop);
+    if statement == "ROLLBACK" || done.is_ok() {
+        slot.open = false;
+    }
+    if let (Err(error), "ROLLBACK") = (&done, statement) {
+        tracing::debug!(%error, "rolling back the SQLite writer");
+    }
+    done
 }
 
 /// A write transaction on SQLite: on the writer, or (for a scratch database a rebuild
