@@ -8,12 +8,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-    SqliteTransactionManager,
-};
-use sqlx::{PgPool, Postgres, SqlitePool, Transaction, TransactionManager};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Transaction};
 
+pub use crate::sqlite_readers::{ReaderLease, SqliteReaders};
 pub use crate::sqlite_writer::{SqliteWrite, SqliteWriter};
 
 /// Which database is behind a [`Db`].
@@ -31,7 +29,7 @@ pub enum Backend {
 pub enum Db {
     Sqlite {
         writer: SqliteWriter,
-        reader: SqlitePool,
+        reader: SqliteReaders,
     },
     Postgres(PgPool),
 }
@@ -93,9 +91,8 @@ impl Db {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let writer = SqliteWriter::connect(options.clone()).await?;
-        let reader = sqlite_readers(settings.max_connections)
-            .connect_with(options.read_only(true))
-            .await?;
+        let reader =
+            SqliteReaders::connect(options.read_only(true), settings.max_connections).await?;
         Ok(Self::Sqlite { writer, reader })
     }
 
@@ -150,32 +147,6 @@ async fn revalidate_if_idle(
     Ok(sqlx::Connection::ping(conn).await.is_ok())
 }
 
-/// Options of the SQLite readers' pool. No ping before handing out a connection: a SQLite
-/// connection is a file handle in this process, never dropped by a peer, and the ping is one
-/// more hop to its worker thread on every query. A connection left inside a transaction is
-/// not handed out ([`not_in_transaction`]).
-fn sqlite_readers(max_connections: u32) -> SqlitePoolOptions {
-    SqlitePoolOptions::new()
-        .max_connections(max_connections)
-        .test_before_acquire(false)
-        .before_acquire(|conn, _| Box::pin(async move { Ok(not_in_transaction(conn)) }))
-}
-
-/// `before_acquire` of the SQLite readers: a connection handed back while sqlx still counts it
-/// inside a transaction is closed (which rolls the transaction back) instead of reused. The
-/// pool flushes queued rollbacks when a connection comes back, so a count above zero here is
-/// a leak, never a rollback in flight.
-fn not_in_transaction(conn: &mut sqlx::SqliteConnection) -> bool {
-    let depth = SqliteTransactionManager::get_transaction_depth(conn);
-    if depth > 0 {
-        tracing::warn!(
-            depth,
-            "closing a SQLite connection left inside a transaction"
-        );
-    }
-    depth == 0
-}
-
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
@@ -199,7 +170,7 @@ impl Tx {
     }
 }
 
-/// Runs `$body` with `$pool` bound to the live backend's read pool (`&SqlitePool` or
+/// Runs `$body` with `$pool` bound to the live backend's read pool (`&SqliteReaders` or
 /// `&PgPool`). The body is compiled once per backend, so it may use backend-typed rows.
 #[macro_export]
 macro_rules! with_reader {

@@ -24,6 +24,7 @@ pub mod event;
 pub mod migrate;
 pub mod pace;
 pub mod scan;
+mod sqlite_readers;
 mod sqlite_writer;
 pub mod store;
 pub mod tokens;

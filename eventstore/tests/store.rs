@@ -361,7 +361,7 @@ async fn a_reader_left_inside_a_transaction_is_not_reused() {
     };
     {
         let mut conn = reader.acquire().await.unwrap();
-        sqlx::sqlite::SqliteTransactionManager::begin(&mut conn, None)
+        sqlx::sqlite::SqliteTransactionManager::begin(&mut *conn, None)
             .await
             .unwrap();
         // The first read inside the transaction fixes its snapshot.
