@@ -2,6 +2,8 @@
 //! of one or two per event: under sign-in load the audit runner's statements were about a
 //! third of all the statements the database ran.
 
+use std::collections::HashMap;
+
 use authlog_eventstore::{with_tx, RecordedEvent, Tx};
 
 use super::{actor, entry_of, remembers_subject, Entry};
@@ -14,9 +16,10 @@ const ROWS_PER_STATEMENT: usize = 256;
 type Subject<'a> = (&'a str, &'a str, &'a str);
 
 /// Records `events` in `log`, remembering subjects in `subjects` and looking up the user of
-/// events that do not name theirs: first in the table (what earlier batches remembered),
-/// then among this batch's earlier events, the same answer the table would give had each
-/// event been written before the next was read.
+/// events that do not name theirs: among this batch's earlier events, else in the table
+/// (what earlier batches remembered). A subject is remembered from the first event of its
+/// stream, so the batch and the table cannot disagree on it: the answer is the one the table
+/// would give had each event been written before the next was read.
 pub(super) async fn record_batch(
     tx: &mut Tx,
     events: &[RecordedEvent],
@@ -24,22 +27,23 @@ pub(super) async fn record_batch(
     subjects: &str,
 ) -> Result<(), sqlx::Error> {
     let entries: Vec<Entry> = events.iter().map(entry_of).collect();
+    // In order of first appearance, for the INSERT; the map finds them (a rebuild's batches
+    // hold thousands).
     let mut remembered: Vec<Subject<'_>> = Vec::new();
+    let mut users: HashMap<(&str, &str), &str> = HashMap::new();
     let mut looked_up: Vec<Option<String>> = vec![None; events.len()];
     for (index, (event, entry)) in events.iter().zip(&entries).enumerate() {
+        let key = (event.aggregate_type.as_str(), event.aggregate_id.as_str());
         if let Some(user_id) = &entry.user_id {
-            let key = (event.aggregate_type.as_str(), event.aggregate_id.as_str());
             // First one wins, as the table's ON CONFLICT DO NOTHING would have it.
-            if remembers_subject(event) && !remembered.iter().any(|s| (s.0, s.1) == key) {
+            if remembers_subject(event) && !users.contains_key(&key) {
+                users.insert(key, user_id);
                 remembered.push((key.0, key.1, user_id));
             }
         } else if event.aggregate_type != "attempt" {
-            looked_up[index] = match stored_subject(tx, subjects, event).await? {
-                Some(user_id) => Some(user_id),
-                None => remembered
-                    .iter()
-                    .find(|s| s.0 == event.aggregate_type && s.1 == event.aggregate_id)
-                    .map(|s| s.2.to_owned()),
+            looked_up[index] = match users.get(&key) {
+                Some(user_id) => Some((*user_id).to_owned()),
+                None => stored_subject(tx, subjects, event).await?,
             };
         }
     }
