@@ -74,7 +74,7 @@ impl SqliteWriter {
                 unreachable!("made above")
             };
             // Nothing began (e.g. the busy timeout passed). A connection whose worker is
-            // gone is replaced at the next begin.
+            // gone is replaced at the next begin (as `finish` does for COMMIT and ROLLBACK).
             slot.open = false;
             if matches!(error, sqlx::Error::WorkerCrashed | sqlx::Error::Io(_)) {
                 slot.conn = None;
@@ -106,6 +106,11 @@ async fn finish(slot: &mut Slot, statement: &'static str) -> Result<(), sqlx::Er
     };
     let done = sqlx::Executor::execute(conn, statement).await.map(drop);
     if statement == "ROLLBACK" || done.is_ok() {
+        slot.open = false;
+    }
+    if matches!(done, Err(sqlx::Error::WorkerCrashed | sqlx::Error::Io(_))) {
+        // The connection is gone, and its transaction with it: the next begin opens another.
+        slot.conn = None;
         slot.open = false;
     }
     if let (Err(error), "ROLLBACK") = (&done, statement) {
