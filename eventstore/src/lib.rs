@@ -31,7 +31,7 @@ pub mod tokens;
 pub mod unique;
 pub mod upcast;
 
-pub use db::{Backend, Db, Tx};
+pub use db::{Backend, Db, SqliteWriter, Tx};
 pub use event::{Actor, AppendRequest, Cursor, Metadata, NewEvent, RecordedEvent, StreamAppend};
 pub use pace::ReadPace;
 pub use scan::{Lag, LogScanner, RawBatch};

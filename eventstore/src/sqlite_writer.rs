@@ -1,4 +1,5 @@
-//! The one SQLite connection that writes, held outside any pool.
+//! The one SQLite connection that writes, held outside any pool (the live file's writer,
+//! and a rebuild's scratch file's).
 //!
 //! sqlx's pool pings a connection every time it comes back (a round trip to the
 //! connection's worker thread after every write transaction) and counts a `BEGIN IMMEDIATE`
@@ -13,7 +14,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection, Sqlite, SqliteConnection, Transaction};
+use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// The writer connection (cheap to clone: every clone is the same connection).
@@ -35,7 +36,7 @@ struct Slot {
 }
 
 impl SqliteWriter {
-    pub(crate) async fn connect(options: SqliteConnectOptions) -> Result<Self, sqlx::Error> {
+    pub async fn connect(options: SqliteConnectOptions) -> Result<Self, sqlx::Error> {
         let conn = options.connect().await?;
         Ok(Self {
             slot: Arc::new(Mutex::new(Slot {
@@ -60,7 +61,7 @@ impl SqliteWriter {
             return Err(sqlx::Error::PoolClosed);
         }
         if slot.open {
-            finish(&mut slot, "ROLLBACK").await.ok();
+            finish(&mut slot, End::Rollback).await.ok();
         }
         if slot.conn.is_none() {
             slot.conn = Some(self.options.connect().await?);
@@ -68,11 +69,9 @@ impl SqliteWriter {
         slot.open = true;
         // Owned by the write from here: a caller cancelled while BEGIN runs drops it, and
         // its drop rolls back whatever BEGIN left.
-        let mut write = SqliteWrite(Write::Writer(Some(slot)));
+        let mut write = SqliteWrite { slot: Some(slot) };
         if let Err(error) = sqlx::Executor::execute(&mut *write, "BEGIN IMMEDIATE").await {
-            let Write::Writer(Some(slot)) = &mut write.0 else {
-                unreachable!("made above")
-            };
+            let slot = write.slot.as_mut().expect("made above");
             // Nothing began (e.g. the busy timeout passed). A connection whose worker is
             // gone is replaced at the next begin (as `finish` does for COMMIT and ROLLBACK).
             slot.open = false;
@@ -89,7 +88,7 @@ impl SqliteWriter {
         let mut slot = self.slot.lock().await;
         slot.closed = true;
         if slot.open {
-            finish(&mut slot, "ROLLBACK").await.ok();
+            finish(&mut slot, End::Rollback).await.ok();
         }
         if let Some(conn) = slot.conn.take() {
             let _ = conn.close().await;
@@ -97,15 +96,27 @@ impl SqliteWriter {
     }
 }
 
-/// Runs `COMMIT` or `ROLLBACK`; the transaction is over when it has run, whatever it
-/// returned (a `ROLLBACK` after a `COMMIT` that ran finds no transaction and says so).
-async fn finish(slot: &mut Slot, statement: &'static str) -> Result<(), sqlx::Error> {
+/// How a transaction ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Commit,
+    Rollback,
+}
+
+/// Runs `COMMIT` or `ROLLBACK`. After a ROLLBACK the transaction is over whatever it returned
+/// (one after a COMMIT that ran finds no transaction and says so); after a COMMIT only if it
+/// succeeded.
+async fn finish(slot: &mut Slot, end: End) -> Result<(), sqlx::Error> {
     let Some(conn) = slot.conn.as_mut() else {
         slot.open = false;
         return Ok(());
     };
+    let statement = match end {
+        End::Commit => "COMMIT",
+        End::Rollback => "ROLLBACK",
+    };
     let done = sqlx::Executor::execute(conn, statement).await.map(drop);
-    if statement == "ROLLBACK" || done.is_ok() {
+    if end == End::Rollback || done.is_ok() {
         slot.open = false;
     }
     if matches!(done, Err(sqlx::Error::WorkerCrashed | sqlx::Error::Io(_))) {
@@ -113,70 +124,40 @@ async fn finish(slot: &mut Slot, statement: &'static str) -> Result<(), sqlx::Er
         slot.conn = None;
         slot.open = false;
     }
-    if let (Err(error), "ROLLBACK") = (&done, statement) {
+    if let (Err(error), End::Rollback) = (&done, end) {
         tracing::debug!(%error, "rolling back the SQLite writer");
     }
     done
 }
 
-/// A write transaction on SQLite: on the writer, or (for a scratch database a rebuild
-/// fills) a pooled sqlx transaction.
+/// A write transaction on a [`SqliteWriter`]; derefs to its connection. Holds the writer
+/// until committed, rolled back or dropped.
 #[derive(Debug)]
-pub struct SqliteWrite(Write);
-
-#[derive(Debug)]
-enum Write {
+pub struct SqliteWrite {
     /// `None` once committed or rolled back.
-    Writer(Option<OwnedMutexGuard<Slot>>),
-    /// `None` once committed or rolled back.
-    Pooled(Option<Transaction<'static, Sqlite>>),
+    slot: Option<OwnedMutexGuard<Slot>>,
 }
 
 impl SqliteWrite {
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
-        match &mut self.0 {
-            Write::Writer(slot) => {
-                let mut slot = slot.take().expect("a write is finished once");
-                let committed = finish(&mut slot, "COMMIT").await;
-                if slot.open {
-                    // COMMIT failed: the transaction is still open; roll it back now.
-                    finish(&mut slot, "ROLLBACK").await.ok();
-                }
-                committed
-            }
-            Write::Pooled(transaction) => {
-                let transaction = transaction.take().expect("a write is finished once");
-                transaction.commit().await
-            }
+        let mut slot = self.slot.take().expect("a write is finished once");
+        let committed = finish(&mut slot, End::Commit).await;
+        if slot.open {
+            // COMMIT failed: the transaction is still open; roll it back now.
+            finish(&mut slot, End::Rollback).await.ok();
         }
+        committed
     }
 
     pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
-        match &mut self.0 {
-            Write::Writer(slot) => {
-                let mut slot = slot.take().expect("a write is finished once");
-                finish(&mut slot, "ROLLBACK").await
-            }
-            Write::Pooled(transaction) => {
-                let transaction = transaction.take().expect("a write is finished once");
-                transaction.rollback().await
-            }
-        }
-    }
-}
-
-impl From<Transaction<'static, Sqlite>> for SqliteWrite {
-    fn from(transaction: Transaction<'static, Sqlite>) -> Self {
-        Self(Write::Pooled(Some(transaction)))
+        let mut slot = self.slot.take().expect("a write is finished once");
+        finish(&mut slot, End::Rollback).await
     }
 }
 
 impl Drop for SqliteWrite {
     fn drop(&mut self) {
-        let Write::Writer(slot) = &mut self.0 else {
-            return; // sqlx's transaction rolls itself back.
-        };
-        let Some(mut slot) = slot.take() else {
+        let Some(mut slot) = self.slot.take() else {
             return;
         };
         if !slot.open {
@@ -187,7 +168,7 @@ impl Drop for SqliteWrite {
         // down), the flag stays set and the next begin, if any, rolls back first.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                finish(&mut slot, "ROLLBACK").await.ok();
+                finish(&mut slot, End::Rollback).await.ok();
             });
         }
     }
@@ -197,28 +178,18 @@ impl Deref for SqliteWrite {
     type Target = SqliteConnection;
 
     fn deref(&self) -> &SqliteConnection {
-        match &self.0 {
-            Write::Writer(slot) => slot
-                .as_ref()
-                .and_then(|slot| slot.conn.as_ref())
-                .expect("an unfinished write has its connection"),
-            Write::Pooled(transaction) => transaction
-                .as_ref()
-                .expect("an unfinished write has its transaction"),
-        }
+        self.slot
+            .as_ref()
+            .and_then(|slot| slot.conn.as_ref())
+            .expect("an unfinished write has its connection")
     }
 }
 
 impl DerefMut for SqliteWrite {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
-        match &mut self.0 {
-            Write::Writer(slot) => slot
-                .as_mut()
-                .and_then(|slot| slot.conn.as_mut())
-                .expect("an unfinished write has its connection"),
-            Write::Pooled(transaction) => transaction
-                .as_mut()
-                .expect("an unfinished write has its transaction"),
-        }
+        self.slot
+            .as_mut()
+            .and_then(|slot| slot.conn.as_mut())
+            .expect("an unfinished write has its connection")
     }
 }

@@ -11,9 +11,9 @@
 
 use std::path::PathBuf;
 
-use authlog_eventstore::{Db, Tx};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection, SqlitePool};
+use authlog_eventstore::{Db, SqliteWriter, Tx};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection};
 
 use super::shadow::ShadowTable;
 
@@ -22,7 +22,8 @@ const CACHE_KIB: &str = "-262144";
 
 pub(crate) struct Scratch {
     path: PathBuf,
-    pool: SqlitePool,
+    /// The one connection to the scratch file.
+    writer: SqliteWriter,
     main: SqliteConnectOptions,
 }
 
@@ -48,32 +49,31 @@ impl Scratch {
             .journal_mode(SqliteJournalMode::Off)
             .synchronous(SqliteSynchronous::Off)
             .pragma("cache_size", CACHE_KIB);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await?;
-        let scratch = Self { path, pool, main };
+        let writer = SqliteWriter::connect(options).await?;
+        let scratch = Self { path, writer, main };
+        let mut tx = scratch.writer.begin().await?;
         for shadow in shadows {
             let (create,): (String,) =
                 sqlx::query_as("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
                     .bind(&shadow.shadow)
                     .fetch_one(reader)
                     .await?;
-            sqlx::raw_sql(&create).execute(&scratch.pool).await?;
+            sqlx::raw_sql(&create).execute(&mut *tx).await?;
         }
+        tx.commit().await?;
         Ok(Some(scratch))
     }
 
     /// The transaction the whole replay writes in.
     pub(crate) async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        Ok(Tx::Sqlite(self.pool.begin().await?.into()))
+        Ok(Tx::Sqlite(self.writer.begin().await?))
     }
 
     /// Copies the scratch tables into the (empty) shadow tables of the live file, in one
     /// transaction on a connection of its own (it waits for the server's writes like any
     /// writer), then deletes the scratch file.
     pub(crate) async fn copy_into(self, shadows: &[ShadowTable]) -> Result<(), sqlx::Error> {
-        self.pool.close().await;
+        self.writer.close().await;
         let mut connection = self.main.clone().connect().await?;
         sqlx::query("ATTACH DATABASE $1 AS scratch")
             .bind(self.path.to_string_lossy().as_ref())
@@ -95,7 +95,7 @@ impl Scratch {
 
     /// Throws the scratch file away (a rebuild that failed).
     pub(crate) async fn discard(self) {
-        self.pool.close().await;
+        self.writer.close().await;
         remove_file(&self.path);
     }
 }
