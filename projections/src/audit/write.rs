@@ -26,39 +26,37 @@ pub(super) async fn record_batch(
     log: &str,
     subjects: &str,
 ) -> Result<(), sqlx::Error> {
-    let entries: Vec<Entry> = events.iter().map(entry_of).collect();
-    // In order of first appearance, for the INSERT; the map finds them (a rebuild's batches
-    // hold thousands).
-    let mut remembered: Vec<Subject<'_>> = Vec::new();
-    let mut users: HashMap<(&str, &str), &str> = HashMap::new();
-    let mut looked_up: Vec<Option<String>> = vec![None; events.len()];
-    for (index, (event, entry)) in events.iter().zip(&entries).enumerate() {
+    let mut entries: Vec<Entry> = events.iter().map(entry_of).collect();
+    // Subjects in order of first appearance, for the INSERT, and by stream, to look them up
+    // (a rebuild's batches hold thousands).
+    let mut remembered: Vec<(&str, &str)> = Vec::new();
+    let mut users: HashMap<(&str, &str), String> = HashMap::new();
+    for (event, entry) in events.iter().zip(&mut entries) {
         let key = (event.aggregate_type.as_str(), event.aggregate_id.as_str());
-        if let Some(user_id) = &entry.user_id {
+        match &entry.user_id {
             // First one wins, as the table's ON CONFLICT DO NOTHING would have it.
-            if remembers_subject(event) && !users.contains_key(&key) {
-                users.insert(key, user_id);
-                remembered.push((key.0, key.1, user_id));
+            Some(user_id) if remembers_subject(event) && !users.contains_key(&key) => {
+                users.insert(key, user_id.clone());
+                remembered.push(key);
             }
-        } else if event.aggregate_type != "attempt" {
-            looked_up[index] = match users.get(&key) {
-                Some(user_id) => Some((*user_id).to_owned()),
-                None => stored_subject(tx, subjects, event).await?,
-            };
+            Some(_) => {}
+            None if event.aggregate_type != "attempt" => {
+                entry.user_id = match users.get(&key) {
+                    Some(user_id) => Some(user_id.clone()),
+                    None => stored_subject(tx, subjects, event).await?,
+                };
+            }
+            None => {}
         }
     }
-    for chunk in remembered.chunks(ROWS_PER_STATEMENT) {
+    let subject_rows: Vec<Subject<'_>> = remembered
+        .iter()
+        .map(|key| (key.0, key.1, users[key].as_str()))
+        .collect();
+    for chunk in subject_rows.chunks(ROWS_PER_STATEMENT) {
         insert_subjects(tx, subjects, chunk).await?;
     }
-    let rows: Vec<(&RecordedEvent, &Entry, Option<&str>)> = events
-        .iter()
-        .zip(&entries)
-        .zip(&looked_up)
-        .map(|((event, entry), found)| {
-            let user_id = entry.user_id.as_deref().or(found.as_deref());
-            (event, entry, user_id)
-        })
-        .collect();
+    let rows: Vec<(&RecordedEvent, &Entry)> = events.iter().zip(&entries).collect();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         insert_entries(tx, log, chunk).await?;
     }
@@ -107,14 +105,14 @@ async fn insert_subjects(
 async fn insert_entries(
     tx: &mut Tx,
     log: &str,
-    rows: &[(&RecordedEvent, &Entry, Option<&str>)],
+    rows: &[(&RecordedEvent, &Entry)],
 ) -> Result<(), sqlx::Error> {
     with_tx!(tx, |conn| {
         let mut insert = sqlx::QueryBuilder::new(format!(
             "INSERT INTO {log} (position, event_id, occurred_at, action, outcome, user_id, \
              actor_kind, actor_id, ip_address, user_agent, request_id, event_type, details) "
         ));
-        insert.push_values(rows, |mut row, (event, entry, user_id)| {
+        insert.push_values(rows, |mut row, (event, entry)| {
             let (actor_kind, actor_id) = actor(&event.metadata.actor);
             let metadata = &event.metadata;
             row.push_bind(event.global_position)
@@ -122,7 +120,7 @@ async fn insert_entries(
                 .push_bind(event.occurred_at.timestamp_millis())
                 .push_bind(entry.action.as_str())
                 .push_bind(if entry.success { "success" } else { "failure" })
-                .push_bind(*user_id)
+                .push_bind(entry.user_id.as_deref())
                 .push_bind(actor_kind)
                 .push_bind(actor_id)
                 .push_bind(metadata.ip_address.as_deref())
